@@ -1,0 +1,127 @@
+#include "serve.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <filesystem>
+#include <pqxx/except>
+
+#include "switchyard/core/error.hpp"
+#include "switchyard/core/logging.hpp"
+#include "switchyard/http/server.hpp"
+#include "switchyard/http/static_files.hpp"
+#include "switchyard/ops/operational_routes.hpp"
+#include "switchyard/store/migrations.hpp"
+#include "switchyard/store/postgres_pool.hpp"
+#include "switchyard/store/redis_client.hpp"
+
+namespace switchyard::app {
+namespace {
+
+namespace asio = boost::asio;
+
+/// Applies pending migrations when Postgres is up. When it is down the gateway still starts (the hot path
+/// needs no Postgres) and /ready says why; a migration that fails is fatal.
+void migrate_at_start(const Config& config) {
+  if (!config.database.migrate_on_start) return;
+  try {
+    auto report =
+        postgres::migrate(postgres::connection_string(config.database.url, config.database.connect_timeout));
+    for (const auto& name : report.applied) spdlog::info("applied migration {}", name);
+  } catch (const pqxx::broken_connection& unreachable) {
+    spdlog::warn("Postgres is unreachable at start, migrations not checked: {}", unreachable.what());
+  }
+}
+
+std::vector<ops::DependencyCheck> readiness_checks(postgres::Pool& pool, redis::Client& redis) {
+  return {
+      {"postgres", [&pool](std::chrono::milliseconds deadline) { return pool.ping(deadline); }},
+      {"redis",
+       [&redis](std::chrono::milliseconds) -> asio::awaitable<void> {
+         // The client fails at once while disconnected and bounds a command by redis.command_timeout.
+         try {
+           auto reply = co_await redis.command({"PING"});
+           if (reply.type == redis::Reply::Type::error) throw ApiError::unavailable("redis", reply.text);
+         } catch (const redis::Unavailable& down) {
+           throw ApiError::unavailable("redis", down.what());
+         }
+       }},
+  };
+}
+
+void add_store_gauges(Metrics& metrics, postgres::Pool& pool, redis::Client& redis) {
+  metrics.add_gauge("switchyard_pg_pool_connections", "Postgres pool connections by state.", "state=\"open\"",
+                    [&pool] { return pool.stats().open; });
+  metrics.add_gauge("switchyard_pg_pool_connections", "Postgres pool connections by state.", "state=\"busy\"",
+                    [&pool] { return pool.stats().busy; });
+  metrics.add_gauge("switchyard_pg_pool_waiting", "Calls waiting for a Postgres connection.", "",
+                    [&pool] { return pool.stats().waiting; });
+  metrics.add_gauge("switchyard_redis_connected", "1 while the Redis connection is up.", "",
+                    [&redis] { return redis.connected() ? 1.0 : 0.0; });
+  metrics.add_gauge("switchyard_redis_reconnects", "Times the Redis connection was made again.", "",
+                    [&redis] { return static_cast<double>(redis.reconnects()); });
+}
+
+}  // namespace
+
+int serve(const Config& config) {
+  configure_logging(config.log.level);
+  std::error_code dir_error;
+  std::filesystem::create_directories(config.data_dir, dir_error);
+  if (dir_error) {
+    throw ConfigError("SWITCHYARD_DATA_DIR: cannot create " + config.data_dir + ": " + dir_error.message());
+  }
+  migrate_at_start(config);
+
+  http::EventLoops loops(static_cast<std::size_t>(config.server.threads));
+  Metrics metrics;
+  postgres::Pool pool(config.database);
+  redis::Client redis(loops.executor(0), config.redis);
+  redis.start();
+  add_store_gauges(metrics, pool, redis);
+
+  http::Router router;
+  ops::add_operational_routes(router, metrics, readiness_checks(pool, redis), config.ready.check_timeout);
+  http::StaticFiles static_files(config.server.static_dir);
+  router.set_fallback([&static_files](http::RequestContext& context) -> asio::awaitable<http::Response> {
+    co_return static_files.serve(context.request);
+  });
+
+  http::Server server(loops, config.server, router, metrics, config.log.access_log);
+  std::uint16_t port = 0;
+  try {
+    port = server.listen(config.listen);
+  } catch (const std::system_error& error) {
+    spdlog::critical("cannot listen on {}:{}: {}", config.listen.host, config.listen.port, error.what());
+    redis.stop();
+    return 1;
+  }
+  spdlog::info("switchyard listening on http://{}:{} with {} threads", config.listen.host, port, loops.size());
+
+  asio::signal_set signals(loops.executor(0), SIGINT, SIGTERM);
+  bool draining = false;
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& error, int signal) {
+        if (error) return;
+        if (draining) {
+          spdlog::warn("signal {} while draining: stopping now", signal);
+          loops.stop();
+          return;
+        }
+        draining = true;
+        spdlog::info("signal {}: draining (up to {} s)", signal,
+                     std::chrono::duration_cast<std::chrono::seconds>(config.server.drain_timeout).count());
+        server.drain(config.server.drain_timeout, [&](bool clean) {
+          spdlog::info(clean ? "drained" : "drain timed out");
+          redis.stop();
+          loops.stop();
+        });
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+
+  loops.run();
+  pool.shutdown();
+  spdlog::info("switchyard stopped");
+  return 0;
+}
+
+}  // namespace switchyard::app

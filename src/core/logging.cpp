@@ -1,0 +1,74 @@
+#include "switchyard/core/logging.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace switchyard {
+namespace {
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+bool is_secret_field(std::string_view name) {
+  static constexpr std::array<std::string_view, 9> kMarkers = {
+      "key", "secret", "token", "password", "authorization", "credential", "auth_code", "cookie", "signature"};
+  auto lower = lowercase(name);
+  return std::any_of(kMarkers.begin(), kMarkers.end(),
+                     [&](std::string_view marker) { return lower.find(marker) != std::string::npos; });
+}
+
+void mask_secrets(nlohmann::json& value) {
+  if (value.is_object()) {
+    for (auto& [field, child] : value.items()) {
+      // Token counts ("max_tokens", "prompt_tokens") are numbers, never secrets.
+      if (is_secret_field(field) && child.is_string()) {
+        child = "[redacted]";
+      } else {
+        mask_secrets(child);
+      }
+    }
+  } else if (value.is_array()) {
+    for (auto& child : value) mask_secrets(child);
+  }
+}
+
+}  // namespace
+
+void configure_logging(LogLevel level) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  switch (level) {
+    case LogLevel::debug: spdlog::set_level(spdlog::level::debug); break;
+    case LogLevel::info: spdlog::set_level(spdlog::level::info); break;
+    case LogLevel::warning: spdlog::set_level(spdlog::level::warn); break;
+    case LogLevel::error: spdlog::set_level(spdlog::level::err); break;
+  }
+}
+
+bool is_secret_header(std::string_view name) {
+  auto lower = lowercase(name);
+  return lower == "authorization" || lower == "proxy-authorization" || lower == "cookie" ||
+         lower == "set-cookie" || lower == "x-api-key" || lower == "api-key" || lower == "x-openai-key" ||
+         lower.find("token") != std::string::npos || lower.find("secret") != std::string::npos;
+}
+
+std::string loggable_body(std::string_view body, std::string_view content_type, std::size_t max_bytes) {
+  if (body.empty()) return "(empty)";
+  if (lowercase(content_type).find("json") == std::string::npos) {
+    return "(" + std::to_string(body.size()) + " bytes of " + std::string(content_type.empty() ? "?" : content_type) +
+           ")";
+  }
+  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) return "(" + std::to_string(body.size()) + " bytes of malformed JSON)";
+  mask_secrets(parsed);
+  auto text = parsed.dump();
+  if (text.size() > max_bytes) text = text.substr(0, max_bytes) + "…(" + std::to_string(text.size()) + " bytes)";
+  return text;
+}
+
+}  // namespace switchyard

@@ -1,0 +1,165 @@
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "server_state.hpp"
+
+namespace switchyard::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using beast::error_code;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+/// After refusing a request whose body we did not read, read and drop what the client still sends for a
+/// moment: closing with unread data makes the kernel send a reset, which can destroy our answer in flight.
+asio::awaitable<void> linger(beast::tcp_stream& stream) {
+  error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  std::array<char, 16384> sink{};
+  std::size_t dropped = 0;
+  stream.expires_after(std::chrono::seconds(1));
+  while (dropped < (64u << 20)) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+    if (ec) break;
+    dropped += n;
+  }
+}
+
+std::string remote_address(const beast::tcp_stream& stream) {
+  error_code ec;
+  auto remote = stream.socket().remote_endpoint(ec);
+  return ec ? std::string("-") : remote.address().to_string();
+}
+
+Request to_request(bhttp::request<bhttp::string_body>&& message, const beast::tcp_stream& stream) {
+  Request request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  for (const auto& field : message) request.headers.add(std::string(field.name_string()), std::string(field.value()));
+  request.body = std::move(message.body());
+  request.remote_address = remote_address(stream);
+  return request;
+}
+
+/// Writes `response`; returns the body bytes sent, or nullopt when the client is gone.
+asio::awaitable<std::optional<std::size_t>> write_response(beast::tcp_stream& stream, const ServerConfig& config,
+                                                            Response& response, bool head, bool keep_alive) {
+  bool bodiless = head || response.status == 204 || response.status == 304 || response.status < 200;
+  std::size_t body_size = response.body.size();
+  stream.expires_after(config.write_timeout);
+  if (bodiless) {
+    bhttp::response<bhttp::empty_body> message{static_cast<bhttp::status>(response.status), 11};
+    for (const auto& [name, value] : response.headers) message.insert(name, value);
+    if (head) message.content_length(body_size);
+    message.keep_alive(keep_alive);
+    auto [ec, n] = co_await bhttp::async_write(stream, message, kTuple);
+    if (ec) co_return std::nullopt;
+    co_return 0;
+  }
+  bhttp::response<bhttp::string_body> message{static_cast<bhttp::status>(response.status), 11};
+  for (const auto& [name, value] : response.headers) message.insert(name, value);
+  message.body() = std::move(response.body);
+  message.keep_alive(keep_alive);
+  message.prepare_payload();
+  auto [ec, n] = co_await bhttp::async_write(stream, message, kTuple);
+  if (ec) co_return std::nullopt;
+  co_return body_size;
+}
+
+/// The answer to a read that failed after the request began, or nullopt when there is nobody to answer:
+/// the client left, or a deadline passed (tcp_stream closes the socket when its timer fires).
+std::optional<ApiError> refusal_for(const error_code& ec) {
+  if (ec == bhttp::error::body_limit) {
+    return ApiError(413, "invalid_request_error", "request_too_large", "The request body is too large.");
+  }
+  if (ec == bhttp::error::header_limit) {
+    return ApiError(431, "invalid_request_error", "request_header_fields_too_large",
+                    "The request header is too large.");
+  }
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+      ec != bhttp::error::end_of_stream &&
+      ec != bhttp::error::partial_message) {
+    return ApiError(400, "invalid_request_error", "bad_request", "Malformed HTTP request: " + ec.message());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<void> run_session(std::shared_ptr<ServerState> state, std::shared_ptr<Connection> connection) {
+  auto& stream = connection->stream;
+  const auto& config = state->config;
+  beast::flat_buffer buffer;
+
+  for (;;) {
+    // Wait for the first byte of the next request under the idle deadline; the header deadline starts then.
+    if (buffer.size() == 0) {
+      if (state->draining) break;
+      connection->idle = true;
+      stream.expires_after(config.idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+      connection->idle = false;
+      if (ec) break;
+      buffer.commit(n);
+    }
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
+    parser.body_limit(config.max_body_bytes);
+    stream.expires_after(config.header_timeout);
+    auto [header_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+    error_code read_ec = header_ec;
+    bool header_done = !header_ec;
+
+    if (header_done && !parser.is_done()) {
+      if (parser.get()[bhttp::field::expect] == "100-continue") {
+        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+        stream.expires_after(config.write_timeout);
+        auto [ec, n] = co_await bhttp::async_write(stream, go_on, kTuple);
+        if (ec) break;
+      }
+      stream.expires_after(config.body_timeout);
+      auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+      read_ec = body_ec;
+    }
+
+    if (read_ec) {
+      auto refusal = refusal_for(read_ec);
+      if (!refusal) break;
+      Exchange exchange;
+      exchange.request.remote_address = remote_address(stream);
+      if (header_done) {
+        exchange.request.method = std::string(parser.get().method_string());
+        exchange.request.target = std::string(parser.get().target());
+        if (auto id = parser.get().find("X-Request-Id"); id != parser.get().end()) {
+          exchange.request.headers.add("X-Request-Id", std::string(id->value()));
+        }
+      }
+      Response response = state->dispatcher.refuse(exchange, *refusal);
+      auto sent = co_await write_response(stream, config, response, false, false);
+      state->dispatcher.finish(exchange, response.status, sent.value_or(0));
+      if (sent) co_await linger(stream);
+      break;
+    }
+
+    bool keep_alive = parser.keep_alive();
+    Exchange exchange;
+    exchange.request = to_request(parser.release(), stream);
+    bool head = exchange.request.method == "HEAD";
+    Response response = co_await state->dispatcher.handle(exchange);
+    keep_alive = keep_alive && !response.close && !state->draining;
+    auto sent = co_await write_response(stream, config, response, head, keep_alive);
+    state->dispatcher.finish(exchange, response.status, sent.value_or(0));
+    if (!sent || !keep_alive) break;
+  }
+
+  error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream.socket().close(ignored);
+}
+
+}  // namespace switchyard::http
