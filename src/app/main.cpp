@@ -64,13 +64,14 @@ std::optional<Invocation> parse_arguments(int argc, char** argv) {
 }
 
 int migrate_command(const Config& config) {
-  auto report = postgres::migrate(postgres::connection_string(config.database.url, config.database.connect_timeout));
+  auto report =
+      postgres::migrate(postgres::connection_string(config.database.url, config.database.connect_timeout));
   if (report.applied.empty()) {
     std::cout << "schema is up to date at version " << report.current_version << "\n";
   } else {
     for (const auto& name : report.applied) std::cout << "applied " << name << "\n";
-    std::cout << "schema migrated from version " << report.previous_version << " to " << report.current_version
-              << "\n";
+    std::cout << "schema migrated from version " << report.previous_version << " to "
+              << report.current_version << "\n";
   }
   return 0;
 }
@@ -93,7 +94,8 @@ int run(const Invocation& invocation) {
   const auto& command = invocation.command;
   auto env = process_environment();
   if (command == "serve" && invocation.arguments.empty()) {
-    return app::serve(load_config(invocation.config_file, env, {.database = true, .redis = true, .master_key = true}));
+    return app::serve(
+        load_config(invocation.config_file, env, {.database = true, .redis = true, .master_key = true}));
   }
   if (command == "migrate" && invocation.arguments.empty()) {
     return migrate_command(load_config(invocation.config_file, env, {.database = true}));

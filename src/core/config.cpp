@@ -37,9 +37,11 @@ std::string env_var_for(const std::string& path) {
 long long parse_integer(const std::string& text, long long min, long long max) {
   long long value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) throw std::invalid_argument{"'" + text + "' is not an integer"};
+  if (ec != std::errc() || end != text.data() + text.size())
+    throw std::invalid_argument{"'" + text + "' is not an integer"};
   if (value < min || value > max) {
-    throw std::invalid_argument{"'" + text + "' is out of range " + std::to_string(min) + ".." + std::to_string(max)};
+    throw std::invalid_argument{"'" + text + "' is out of range " + std::to_string(min) + ".." +
+                                std::to_string(max)};
   }
   return value;
 }
@@ -99,7 +101,8 @@ const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
       {"listen", "127.0.0.1:8090", "address:port the HTTP server listens on",
        [](Config& c, const std::string& v) { c.listen = parse_listen_address(v); }},
-      {"master_key", "", "base64 of 32 random bytes; encrypts provider credentials and keys API-key hashes (required)",
+      {"master_key", "",
+       "base64 of 32 random bytes; encrypts provider credentials and keys API-key hashes (required)",
        [](Config& c, const std::string& v) {
          auto raw = crypto::base64_decode(v);
          if (!raw || raw->size() != 32) throw std::invalid_argument{"must be the base64 of exactly 32 bytes"};
@@ -131,7 +134,8 @@ const std::vector<Setting>& settings() {
       integer("server.max_connections", 10'000, 1, 1'000'000,
               "open client connections at once; more are answered 503 and closed",
               [](Config& c) -> std::size_t& { return c.server.max_connections; }),
-      {"server.drain_timeout_s", "30", "on SIGTERM, how long in-flight requests and streams may take to finish",
+      {"server.drain_timeout_s", "30",
+       "on SIGTERM, how long in-flight requests and streams may take to finish",
        [](Config& c, const std::string& v) {
          c.server.drain_timeout = std::chrono::seconds(parse_integer(v, 0, 3600));
        }},
@@ -152,13 +156,15 @@ const std::vector<Setting>& settings() {
       duration("database.acquire_timeout_ms", 2'000, 1, kMaxMillis,
                "longest wait for a free connection before 503",
                [](Config& c) -> std::chrono::milliseconds& { return c.database.acquire_timeout; }),
-      duration("database.statement_timeout_ms", 5'000, 1, kMaxMillis, "per-query deadline (statement_timeout)",
+      duration("database.statement_timeout_ms", 5'000, 1, kMaxMillis,
+               "per-query deadline (statement_timeout)",
                [](Config& c) -> std::chrono::milliseconds& { return c.database.statement_timeout; }),
       {"database.connect_timeout_s", "3", "deadline for opening a Postgres connection",
        [](Config& c, const std::string& v) {
          c.database.connect_timeout = std::chrono::seconds(parse_integer(v, 1, 600));
        }},
-      boolean("database.migrate_on_start", true, "serve applies pending migrations at start when Postgres is up",
+      boolean("database.migrate_on_start", true,
+              "serve applies pending migrations at start when Postgres is up",
               [](Config& c) -> bool& { return c.database.migrate_on_start; }),
       {"redis.url", "", "redis://[:password@]host:port[/db] (required)",
        [](Config& c, const std::string& v) {
@@ -173,9 +179,11 @@ const std::vector<Setting>& settings() {
                "longest pause between reconnect attempts (the backoff doubles up to this)",
                [](Config& c) -> std::chrono::milliseconds& { return c.redis.reconnect_max_backoff; }),
       {"log.level", "info",
-       "debug, info, warning or error; at debug, request and response details are logged with secrets redacted",
+       "debug, info, warning or error; at debug, request and response details are logged with secrets "
+       "redacted",
        [](Config& c, const std::string& v) { c.log.level = parse_log_level(v); }},
-      boolean("log.access_log", true, "one line per request: method, path, status, bytes, duration, request id",
+      boolean("log.access_log", true,
+              "one line per request: method, path, status, bytes, duration, request id",
               [](Config& c) -> bool& { return c.log.access_log; }),
       duration("ready.check_timeout_ms", 1'000, 10, 60'000, "deadline of each /ready dependency check",
                [](Config& c) -> std::chrono::milliseconds& { return c.ready.check_timeout; }),
@@ -214,7 +222,8 @@ void apply_yaml(Config& config, const YAML::Node& node, const std::string& prefi
 
 ListenAddress parse_listen_address(const std::string& text) {
   auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) throw std::invalid_argument{"'" + text + "' is not host:port"};
+  if (colon == std::string::npos || colon == 0)
+    throw std::invalid_argument{"'" + text + "' is not host:port"};
   std::string host = text.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   auto port = parse_integer(text.substr(colon + 1), 0, 65535);
@@ -230,7 +239,8 @@ RedisEndpoint parse_redis_url(const std::string& url) {
   if (parsed->has_port()) endpoint.port = static_cast<std::uint16_t>(parse_integer(parsed->port(), 1, 65535));
   if (parsed->has_password()) endpoint.password = parsed->password();
   std::string path = parsed->path();
-  if (!path.empty() && path != "/") endpoint.db = static_cast<int>(parse_integer(path.substr(1), 0, 1'000'000));
+  if (!path.empty() && path != "/")
+    endpoint.db = static_cast<int>(parse_integer(path.substr(1), 0, 1'000'000));
   return endpoint;
 }
 

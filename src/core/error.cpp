@@ -14,9 +14,12 @@ ApiError::ApiError(int status, std::string type, std::string code, std::string m
       detail_(std::move(detail)) {}
 
 std::string ApiError::to_json() const {
-  auto nullable = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
-  nlohmann::json body = {{"error",
-                          {{"message", what()}, {"type", type_}, {"param", nullable(param_)}, {"code", nullable(code_)}}}};
+  auto nullable = [](const std::string& s) {
+    return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+  };
+  nlohmann::json body = {
+      {"error",
+       {{"message", what()}, {"type", type_}, {"param", nullable(param_)}, {"code", nullable(code_)}}}};
   return body.dump();
 }
 
@@ -33,8 +36,8 @@ ApiError ApiError::unavailable(std::string message, std::string detail) {
 }
 
 ApiError ApiError::internal(std::string detail) {
-  return {500, "server_error", "internal_error", "The server had an error while processing your request.", {},
-          std::move(detail)};
+  return {500, "server_error",   "internal_error", "The server had an error while processing your request.",
+          {},  std::move(detail)};
 }
 
 }  // namespace switchyard

@@ -1,10 +1,9 @@
 #include "switchyard/core/logging.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <nlohmann/json.hpp>
 
 namespace switchyard {
 namespace {
@@ -16,8 +15,9 @@ std::string lowercase(std::string_view text) {
 }
 
 bool is_secret_field(std::string_view name) {
-  static constexpr std::array<std::string_view, 9> kMarkers = {
-      "key", "secret", "token", "password", "authorization", "credential", "auth_code", "cookie", "signature"};
+  static constexpr std::array<std::string_view, 9> kMarkers = {"key",       "secret",        "token",
+                                                               "password",  "authorization", "credential",
+                                                               "auth_code", "cookie",        "signature"};
   auto lower = lowercase(name);
   return std::any_of(kMarkers.begin(), kMarkers.end(),
                      [&](std::string_view marker) { return lower.find(marker) != std::string::npos; });
@@ -43,10 +43,18 @@ void mask_secrets(nlohmann::json& value) {
 void configure_logging(LogLevel level) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   switch (level) {
-    case LogLevel::debug: spdlog::set_level(spdlog::level::debug); break;
-    case LogLevel::info: spdlog::set_level(spdlog::level::info); break;
-    case LogLevel::warning: spdlog::set_level(spdlog::level::warn); break;
-    case LogLevel::error: spdlog::set_level(spdlog::level::err); break;
+    case LogLevel::debug:
+      spdlog::set_level(spdlog::level::debug);
+      break;
+    case LogLevel::info:
+      spdlog::set_level(spdlog::level::info);
+      break;
+    case LogLevel::warning:
+      spdlog::set_level(spdlog::level::warn);
+      break;
+    case LogLevel::error:
+      spdlog::set_level(spdlog::level::err);
+      break;
   }
 }
 
@@ -60,14 +68,15 @@ bool is_secret_header(std::string_view name) {
 std::string loggable_body(std::string_view body, std::string_view content_type, std::size_t max_bytes) {
   if (body.empty()) return "(empty)";
   if (lowercase(content_type).find("json") == std::string::npos) {
-    return "(" + std::to_string(body.size()) + " bytes of " + std::string(content_type.empty() ? "?" : content_type) +
-           ")";
+    return "(" + std::to_string(body.size()) + " bytes of " +
+           std::string(content_type.empty() ? "?" : content_type) + ")";
   }
   auto parsed = nlohmann::json::parse(body, nullptr, false);
   if (parsed.is_discarded()) return "(" + std::to_string(body.size()) + " bytes of malformed JSON)";
   mask_secrets(parsed);
   auto text = parsed.dump();
-  if (text.size() > max_bytes) text = text.substr(0, max_bytes) + "…(" + std::to_string(text.size()) + " bytes)";
+  if (text.size() > max_bytes)
+    text = text.substr(0, max_bytes) + "…(" + std::to_string(text.size()) + " bytes)";
   return text;
 }
 

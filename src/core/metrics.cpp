@@ -29,7 +29,8 @@ RouteStats& Metrics::route(const std::string& method, const std::string& pattern
   return routes_.emplace_back(method, pattern);
 }
 
-void Metrics::add_gauge(std::string name, std::string help, std::string labels, std::function<double()> read) {
+void Metrics::add_gauge(std::string name, std::string help, std::string labels,
+                        std::function<double()> read) {
   std::lock_guard lock(mutex_);
   gauges_.push_back({std::move(name), std::move(help), std::move(labels), std::move(read)});
 }
@@ -50,8 +51,10 @@ std::string Metrics::render() const {
     }
   }
 
-  emit("# HELP switchyard_http_request_duration_seconds Time from a request's header to its last response byte.\n",
-       "# TYPE switchyard_http_request_duration_seconds histogram\n");
+  emit(
+      "# HELP switchyard_http_request_duration_seconds Time from a request's header to its last response "
+      "byte.\n",
+      "# TYPE switchyard_http_request_duration_seconds histogram\n");
   for (const auto& stats : routes_) {
     auto count = stats.count_.load(std::memory_order_relaxed);
     if (count == 0) continue;
@@ -59,8 +62,8 @@ std::string Metrics::render() const {
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < RouteStats::kBucketSeconds.size(); ++i) {
       cumulative += stats.buckets_[i].load(std::memory_order_relaxed);
-      emit("switchyard_http_request_duration_seconds_bucket{", labels, ",le=\"", RouteStats::kBucketSeconds[i],
-           "\"} ", cumulative, "\n");
+      emit("switchyard_http_request_duration_seconds_bucket{", labels, ",le=\"",
+           RouteStats::kBucketSeconds[i], "\"} ", cumulative, "\n");
     }
     emit("switchyard_http_request_duration_seconds_bucket{", labels, ",le=\"+Inf\"} ", count, "\n");
     emit("switchyard_http_request_duration_seconds_sum{", labels, "} ",
@@ -69,8 +72,8 @@ std::string Metrics::render() const {
   }
 
   emit("# HELP switchyard_http_in_flight_requests Requests being handled now.\n",
-       "# TYPE switchyard_http_in_flight_requests gauge\n",
-       "switchyard_http_in_flight_requests ", in_flight_.load(std::memory_order_relaxed), "\n");
+       "# TYPE switchyard_http_in_flight_requests gauge\n", "switchyard_http_in_flight_requests ",
+       in_flight_.load(std::memory_order_relaxed), "\n");
 
   std::map<std::string, std::vector<const Gauge*>> by_name;
   for (const auto& gauge : gauges_) by_name[gauge.name].push_back(&gauge);

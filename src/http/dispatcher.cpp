@@ -26,12 +26,14 @@ Dispatcher::Dispatcher(const Router& router, Metrics& metrics, bool access_log)
       access_log_(access_log),
       fallback_stats_(&metrics.route("GET", "(static)")),
       unmatched_stats_(&metrics.route("ANY", "(unmatched)")) {
-  for (const auto& route : router.routes()) route_stats_.push_back(&metrics.route(route.method, route.pattern));
+  for (const auto& route : router.routes())
+    route_stats_.push_back(&metrics.route(route.method, route.pattern));
 }
 
 void Dispatcher::start(Exchange& exchange) {
   auto caller_id = exchange.request.headers.find("X-Request-Id");
-  exchange.request_id = caller_id && is_sane_request_id(*caller_id) ? std::string(*caller_id) : new_request_id();
+  exchange.request_id =
+      caller_id && is_sane_request_id(*caller_id) ? std::string(*caller_id) : new_request_id();
   exchange.stats = unmatched_stats_;
   metrics_.in_flight().fetch_add(1, std::memory_order_relaxed);
 }
@@ -51,7 +53,8 @@ boost::asio::awaitable<Response> Dispatcher::handle(Exchange& exchange) {
   try {
     switch (match.kind) {
       case Router::Match::Kind::found:
-        exchange.stats = match.route == router_.fallback() ? fallback_stats_ : route_stats_[match.route->index];
+        exchange.stats =
+            match.route == router_.fallback() ? fallback_stats_ : route_stats_[match.route->index];
         context.params = std::move(match.params);
         response = co_await match.route->handler(context);
         break;
@@ -62,8 +65,9 @@ boost::asio::awaitable<Response> Dispatcher::handle(Exchange& exchange) {
         response.headers.add("Allow", match.allow);
         break;
       case Router::Match::Kind::not_found:
-        response = Response::error(ApiError(404, "invalid_request_error", "not_found",
-                                            "No route for " + request.method + " " + std::string(request.path())));
+        response =
+            Response::error(ApiError(404, "invalid_request_error", "not_found",
+                                     "No route for " + request.method + " " + std::string(request.path())));
         break;
     }
   } catch (const ApiError& error) {
@@ -98,9 +102,8 @@ void Dispatcher::finish(const Exchange& exchange, int status, std::size_t body_b
   if (!access_log_) return;
   const auto& request = exchange.request;
   spdlog::info("request_id={} {} {} {} {}B {:.3f}ms tenant={} remote={}", exchange.request_id,
-               request.method.empty() ? "-" : request.method, request.target.empty() ? "-" : request.path(), status,
-               body_bytes,
-               std::chrono::duration<double, std::milli>(duration).count(),
+               request.method.empty() ? "-" : request.method, request.target.empty() ? "-" : request.path(),
+               status, body_bytes, std::chrono::duration<double, std::milli>(duration).count(),
                exchange.tenant.empty() ? "-" : exchange.tenant, request.remote_address);
 }
 

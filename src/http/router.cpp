@@ -24,7 +24,8 @@ bool is_parameter(std::string_view segment) {
 }
 
 /// The parameters when `path` fits `pattern`, else nullopt.
-std::optional<PathParams> fit(const std::vector<std::string>& pattern, const std::vector<std::string_view>& path) {
+std::optional<PathParams> fit(const std::vector<std::string>& pattern,
+                              const std::vector<std::string_view>& path) {
   if (pattern.size() != path.size()) return std::nullopt;
   PathParams params;
   for (std::size_t i = 0; i < pattern.size(); ++i) {

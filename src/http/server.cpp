@@ -1,3 +1,7 @@
+#include "switchyard/http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -6,10 +10,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include "server_state.hpp"
-#include "switchyard/http/server.hpp"
 
 namespace switchyard::http {
 
@@ -54,7 +56,8 @@ namespace {
 /// Past max_connections a new client gets this and the connection is closed: an answer, not a silent drop.
 const std::string& busy_response() {
   static const std::string response = [] {
-    auto body = ApiError(503, "service_unavailable", "busy", "The server has too many open connections; retry shortly.")
+    auto body = ApiError(503, "service_unavailable", "busy",
+                         "The server has too many open connections; retry shortly.")
                     .to_json();
     return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
            "Retry-After: 1\r\nContent-Length: " +
@@ -64,7 +67,8 @@ const std::string& busy_response() {
 }
 
 asio::awaitable<void> refuse_busy(tcp::socket socket) {
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(busy_response()), asio::as_tuple(asio::use_awaitable));
+  // A client already gone needs no answer: the outcome of the write changes nothing.
+  co_await asio::async_write(socket, asio::buffer(busy_response()), asio::as_tuple(asio::use_awaitable));
   boost::system::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_send, ignored);
   socket.close(ignored);

@@ -42,6 +42,7 @@ struct ServerState {
 };
 
 /// Serves one connection until the client leaves, a limit is hit, or the server drains.
-boost::asio::awaitable<void> run_session(std::shared_ptr<ServerState> state, std::shared_ptr<Connection> connection);
+boost::asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
+                                         std::shared_ptr<Connection> connection);
 
 }  // namespace switchyard::http

@@ -39,15 +39,17 @@ Request to_request(bhttp::request<bhttp::string_body>&& message, const beast::tc
   Request request;
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
-  for (const auto& field : message) request.headers.add(std::string(field.name_string()), std::string(field.value()));
+  for (const auto& field : message)
+    request.headers.add(std::string(field.name_string()), std::string(field.value()));
   request.body = std::move(message.body());
   request.remote_address = remote_address(stream);
   return request;
 }
 
 /// Writes `response`; returns the body bytes sent, or nullopt when the client is gone.
-asio::awaitable<std::optional<std::size_t>> write_response(beast::tcp_stream& stream, const ServerConfig& config,
-                                                            Response& response, bool head, bool keep_alive) {
+asio::awaitable<std::optional<std::size_t>> write_response(beast::tcp_stream& stream,
+                                                           const ServerConfig& config, Response& response,
+                                                           bool head, bool keep_alive) {
   bool bodiless = head || response.status == 204 || response.status == 304 || response.status < 200;
   std::size_t body_size = response.body.size();
   stream.expires_after(config.write_timeout);
@@ -81,8 +83,7 @@ std::optional<ApiError> refusal_for(const error_code& ec) {
                     "The request header is too large.");
   }
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-      ec != bhttp::error::end_of_stream &&
-      ec != bhttp::error::partial_message) {
+      ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
     return ApiError(400, "invalid_request_error", "bad_request", "Malformed HTTP request: " + ec.message());
   }
   return std::nullopt;
@@ -90,7 +91,8 @@ std::optional<ApiError> refusal_for(const error_code& ec) {
 
 }  // namespace
 
-asio::awaitable<void> run_session(std::shared_ptr<ServerState> state, std::shared_ptr<Connection> connection) {
+asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
+                                  std::shared_ptr<Connection> connection) {
   auto& stream = connection->stream;
   const auto& config = state->config;
   beast::flat_buffer buffer;

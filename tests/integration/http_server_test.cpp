@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -8,7 +9,6 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
-#include <unistd.h>
 
 #include "support/raw_http.hpp"
 #include "switchyard/core/error.hpp"
@@ -97,7 +97,9 @@ ServerConfig test_config() {
   return config;
 }
 
-nlohmann::json error_of(const testing::RawResponse& response) { return nlohmann::json::parse(response.body)["error"]; }
+nlohmann::json error_of(const testing::RawResponse& response) {
+  return nlohmann::json::parse(response.body)["error"];
+}
 
 TEST(HttpServer, AnswersWithARequestIdOnEveryResponse) {
   ServerHarness harness(test_config());
@@ -190,14 +192,16 @@ TEST(HttpServer, OversizedChunkedBodyIs413) {
 TEST(HttpServer, ExpectContinueIsHonouredAndRefusedWhenTooLarge) {
   ServerHarness harness(test_config());
   RawConnection small(harness.port());
-  ASSERT_TRUE(small.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"));
+  ASSERT_TRUE(
+      small.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"));
   ASSERT_TRUE(small.send("hi"));
   auto answer = small.read_response();
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->body, "hi");
 
   RawConnection large(harness.port());
-  ASSERT_TRUE(large.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000000\r\n\r\n"));
+  ASSERT_TRUE(large.send(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000000\r\n\r\n"));
   answer = large.read_response();
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 413);
@@ -205,7 +209,8 @@ TEST(HttpServer, ExpectContinueIsHonouredAndRefusedWhenTooLarge) {
 
 TEST(HttpServer, OversizedHeaderIs431) {
   ServerHarness harness(test_config());
-  auto response = http_request(harness.port(), "GET", "/ok", "", "X-Big: " + std::string(16 << 10, 'h') + "\r\n");
+  auto response =
+      http_request(harness.port(), "GET", "/ok", "", "X-Big: " + std::string(16 << 10, 'h') + "\r\n");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 431);
 }
@@ -222,7 +227,8 @@ TEST(HttpServer, MalformedRequestIs400) {
 TEST(HttpServer, ATricklingClientIsCutAtTheHeaderDeadline) {
   ServerHarness harness(test_config());
   RawConnection connection(harness.port());
-  const std::string request = "GET /ok HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(64, 'p') + "\r\n\r\n";
+  const std::string request =
+      "GET /ok HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(64, 'p') + "\r\n\r\n";
   auto started = std::chrono::steady_clock::now();
   bool cut = false;
   for (char c : request) {
@@ -324,8 +330,9 @@ TEST(HttpServer, HealthReadyAndMetrics) {
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(metrics->header("content-type").rfind("text/plain; version=0.0.4", 0), 0u);
-  EXPECT_NE(metrics->body.find(R"(switchyard_http_requests_total{method="GET",route="/health",status="200"} 1)"),
-            std::string::npos)
+  EXPECT_NE(
+      metrics->body.find(R"(switchyard_http_requests_total{method="GET",route="/health",status="200"} 1)"),
+      std::string::npos)
       << metrics->body;
   EXPECT_NE(metrics->body.find(R"(route="/ready",status="503"} 1)"), std::string::npos);
   EXPECT_NE(metrics->body.find("switchyard_http_open_connections"), std::string::npos);

@@ -15,7 +15,8 @@ namespace switchyard::testing {
 
 RawConnection::RawConnection(std::uint16_t port, std::chrono::milliseconds timeout) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -91,7 +92,8 @@ std::optional<RawResponse> RawConnection::read_response(bool head_request) {
 bool RawConnection::closed_by_peer(std::chrono::milliseconds within) {
   auto deadline = std::chrono::steady_clock::now() + within;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -102,8 +104,9 @@ bool RawConnection::closed_by_peer(std::chrono::milliseconds within) {
   }
 }
 
-std::optional<RawResponse> http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                                        const std::string& body, const std::string& extra_headers) {
+std::optional<RawResponse> http_request(std::uint16_t port, const std::string& method,
+                                        const std::string& target, const std::string& body,
+                                        const std::string& extra_headers) {
   RawConnection connection(port);
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
                         extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;

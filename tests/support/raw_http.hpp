@@ -42,7 +42,8 @@ class RawConnection {
 };
 
 /// Sends one request on a new connection and reads the answer.
-std::optional<RawResponse> http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                                        const std::string& body = {}, const std::string& extra_headers = {});
+std::optional<RawResponse> http_request(std::uint16_t port, const std::string& method,
+                                        const std::string& target, const std::string& body = {},
+                                        const std::string& extra_headers = {});
 
 }  // namespace switchyard::testing

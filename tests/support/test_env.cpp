@@ -6,13 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <pqxx/pqxx>
 #include <random>
 #include <stdexcept>
+#include <vector>
+
+#include "support/child_process.hpp"
 
 namespace switchyard::testing {
 namespace {
@@ -43,15 +44,13 @@ std::string with_database(const std::string& url, const std::string& database) {
   return base + "/" + database + tail;
 }
 
-std::string run_services(const std::string& args) {
-  std::string command = std::string(SWITCHYARD_SOURCE_DIR) + "/scripts/lib/services.sh " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  std::string output;
-  std::array<char, 512> chunk{};
-  while (std::fgets(chunk.data(), chunk.size(), pipe) != nullptr) output += chunk.data();
-  int status = pclose(pipe);
-  if (status != 0) throw std::runtime_error(command + " failed:\n" + output);
+/// Runs scripts/lib/services.sh; returns the last line it printed (the service's URL for the start verbs).
+std::string run_services(const std::vector<std::string>& arguments) {
+  auto script = std::string(SWITCHYARD_SOURCE_DIR) + "/scripts/lib/services.sh";
+  auto result = run_to_end(script, arguments);
+  if (result.status != 0)
+    throw std::runtime_error(script + " " + arguments.front() + " failed:\n" + result.output);
+  auto output = result.output;
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
   auto last_line = output.rfind('\n');
   return last_line == std::string::npos ? output : output.substr(last_line + 1);
@@ -113,14 +112,13 @@ ManagedService::~ManagedService() {
 }
 
 void ManagedService::start() {
-  const char* verb = kind_ == Kind::postgres ? "postgres-start " : "redis-start ";
-  url_ = run_services(verb + dir_ + " " + std::to_string(port_));
+  url_ =
+      run_services({kind_ == Kind::postgres ? "postgres-start" : "redis-start", dir_, std::to_string(port_)});
   running_ = true;
 }
 
 void ManagedService::stop() {
-  const char* verb = kind_ == Kind::postgres ? "postgres-stop " : "redis-stop ";
-  run_services(verb + dir_);
+  run_services({kind_ == Kind::postgres ? "postgres-stop" : "redis-stop", dir_});
   running_ = false;
 }
 

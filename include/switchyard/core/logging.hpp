@@ -49,7 +49,8 @@ class RequestLog {
 
 /// Secrets never reach a log line: header values and JSON fields that carry credentials are masked.
 bool is_secret_header(std::string_view name);
-/// The body as it may be logged: JSON with secret fields masked, cut to `max_bytes`; other bodies by size only.
+/// The body as it may be logged: JSON with secret fields masked, cut to `max_bytes`; other bodies by size
+/// only.
 std::string loggable_body(std::string_view body, std::string_view content_type, std::size_t max_bytes = 4096);
 
 }  // namespace switchyard

@@ -15,9 +15,8 @@ namespace switchyard {
 /// Request counts by status and a latency histogram for one route. Lock-free to record.
 class RouteStats {
  public:
-  static constexpr std::array<double, 16> kBucketSeconds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                            0.05,   0.1,   0.25,   0.5,   1,    2.5,
-                                                            5,      10,    30,     60};
+  static constexpr std::array<double, 16> kBucketSeconds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
   RouteStats(std::string method, std::string route) : method_(std::move(method)), route_(std::move(route)) {}
 

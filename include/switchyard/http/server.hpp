@@ -39,7 +39,8 @@ class EventLoops {
 /// time and on open connections; X-Request-Id, access log and metrics on every request.
 class Server {
  public:
-  Server(EventLoops& loops, const ServerConfig& config, const Router& router, Metrics& metrics, bool access_log);
+  Server(EventLoops& loops, const ServerConfig& config, const Router& router, Metrics& metrics,
+         bool access_log);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -48,7 +49,8 @@ class Server {
   std::uint16_t listen(const ListenAddress& address);
 
   /// Stops accepting at once (new connections are refused), closes idle connections and lets in-flight
-  /// requests finish; then calls `done(true)`, or closes what is left after `timeout` and calls `done(false)`.
+  /// requests finish; then calls `done(true)`, or closes what is left after `timeout` and calls
+  /// `done(false)`.
   void drain(std::chrono::milliseconds timeout, std::function<void(bool clean)> done);
 
   std::size_t open_connections() const;

@@ -26,8 +26,8 @@ class ConfigFile {
  public:
   explicit ConfigFile(const std::string& yaml)
       : path_(std::filesystem::temp_directory_path() /
-              ("switchyard-config-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-               std::to_string(counter_++) + ".yaml")) {
+              ("switchyard-config-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+               "-" + std::to_string(counter_++) + ".yaml")) {
     std::ofstream(path_) << yaml;
   }
   ~ConfigFile() { std::filesystem::remove(path_); }
@@ -38,7 +38,8 @@ class ConfigFile {
   std::filesystem::path path_;
 };
 
-std::string error_of(const std::optional<std::string>& file, const Environment& env, ConfigNeeds needs = kAll) {
+std::string error_of(const std::optional<std::string>& file, const Environment& env,
+                     ConfigNeeds needs = kAll) {
   try {
     load_config(file, env, needs);
   } catch (const ConfigError& error) {
@@ -151,7 +152,8 @@ TEST(Config, BadFileValuesNameTheSetting) {
 }
 
 TEST(Config, UnreadableOrMalformedFileIsAConfigError) {
-  EXPECT_NE(error_of(std::string("/nonexistent/switchyard.yaml"), required_env()).find("/nonexistent/switchyard.yaml"),
+  EXPECT_NE(error_of(std::string("/nonexistent/switchyard.yaml"), required_env())
+                .find("/nonexistent/switchyard.yaml"),
             std::string::npos);
   ConfigFile broken("server: [unclosed\n");
   EXPECT_NE(error_of(broken.path(), required_env()).find(broken.path()), std::string::npos);
@@ -172,6 +174,35 @@ TEST(Config, EverySettingHasAnEnvironmentVariableAndADescription) {
   for (const char* fixed : {"SWITCHYARD_LISTEN", "SWITCHYARD_DATABASE_URL", "SWITCHYARD_REDIS_URL",
                             "SWITCHYARD_MASTER_KEY", "SWITCHYARD_DATA_DIR"}) {
     EXPECT_TRUE(has(fixed)) << fixed;
+  }
+}
+
+}  // namespace
+}  // namespace switchyard
+
+namespace switchyard {
+namespace {
+
+std::string read_text(const std::string& relative) {
+  std::ifstream in(std::string(SWITCHYARD_SOURCE_DIR) + "/" + relative);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(ConfigDocs, TheExampleFileLoadsAndShowsEverySetting) {
+  const std::string path = std::string(SWITCHYARD_SOURCE_DIR) + "/config/switchyard.example.yaml";
+  EXPECT_NO_THROW(load_config(path, required_env(), kAll));
+  auto text = read_text("config/switchyard.example.yaml");
+  for (const auto& setting : known_settings()) {
+    auto leaf = setting.path.substr(setting.path.rfind('.') + 1);
+    EXPECT_NE(text.find(leaf + ":"), std::string::npos) << setting.path << " is missing from the example";
+  }
+}
+
+TEST(ConfigDocs, TheReferenceNamesEverySettingAndItsVariable) {
+  auto text = read_text("docs/configuration.md");
+  for (const auto& setting : known_settings()) {
+    EXPECT_NE(text.find("`" + setting.path + "`"), std::string::npos) << setting.path;
+    EXPECT_NE(text.find("`" + setting.env_var + "`"), std::string::npos) << setting.env_var;
   }
 }
 

@@ -6,11 +6,12 @@ namespace switchyard {
 namespace {
 
 TEST(Logging, SecretHeadersAreRecognised) {
-  for (const char* name : {"Authorization", "x-api-key", "API-Key", "Cookie", "Set-Cookie", "X-OpenAI-Key",
-                           "X-Auth-Token"}) {
+  for (const char* name :
+       {"Authorization", "x-api-key", "API-Key", "Cookie", "Set-Cookie", "X-OpenAI-Key", "X-Auth-Token"}) {
     EXPECT_TRUE(is_secret_header(name)) << name;
   }
-  for (const char* name : {"Content-Type", "X-Request-Id", "User-Agent"}) EXPECT_FALSE(is_secret_header(name)) << name;
+  for (const char* name : {"Content-Type", "X-Request-Id", "User-Agent"})
+    EXPECT_FALSE(is_secret_header(name)) << name;
 }
 
 TEST(Logging, JsonBodiesLoseTheirSecretsAtAnyDepth) {

@@ -43,8 +43,9 @@ TEST(Response, ErrorsHaveOpenAIsShape) {
   auto response = Response::error(ApiError::invalid_request("messages is required", "messages"));
   EXPECT_EQ(response.status, 400);
   EXPECT_EQ(response.headers.find("Content-Type"), "application/json");
-  EXPECT_EQ(response.body,
-            R"({"error":{"code":null,"message":"messages is required","param":"messages","type":"invalid_request_error"}})");
+  EXPECT_EQ(
+      response.body,
+      R"({"error":{"code":null,"message":"messages is required","param":"messages","type":"invalid_request_error"}})");
 }
 
 TEST(RequestId, SaneIdsAreKeptAndNewOnesLookRight) {

@@ -75,7 +75,9 @@ TEST_F(RouterTest, FallbackServesOnlyGetAndHeadOfUnknownPaths) {
   EXPECT_EQ(router.match("GET", "/v1/models").route->pattern, "/v1/models");
 }
 
-TEST(RouterPatterns, PatternsMustBeAbsolute) { EXPECT_THROW(Router().add("GET", "v1/x", noop()), std::invalid_argument); }
+TEST(RouterPatterns, PatternsMustBeAbsolute) {
+  EXPECT_THROW(Router().add("GET", "v1/x", noop()), std::invalid_argument);
+}
 
 }  // namespace
 }  // namespace switchyard::http

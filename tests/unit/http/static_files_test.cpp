@@ -1,7 +1,6 @@
 #include "switchyard/http/static_files.hpp"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <fstream>
@@ -69,10 +68,10 @@ TEST_F(StaticFilesTest, MissingFilesAndApiPathsAre404) {
 }
 
 TEST_F(StaticFilesTest, NothingOutsideTheRootIsReachable) {
-  for (const char* path : {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/assets/../../secret.txt",
-                           "/leak.txt", "/up/secret.txt", "/up/root/index.html/../../secret.txt", "//etc/passwd",
-                           "/..%2fsecret.txt", "/%2e%2e%2fsecret.txt", "/assets/..%5c..%5csecret.txt",
-                           "/index.html%00.js"}) {
+  for (const char* path :
+       {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/assets/../../secret.txt", "/leak.txt",
+        "/up/secret.txt", "/up/root/index.html/../../secret.txt", "//etc/passwd", "/..%2fsecret.txt",
+        "/%2e%2e%2fsecret.txt", "/assets/..%5c..%5csecret.txt", "/index.html%00.js"}) {
     EXPECT_EQ(files_->resolve(path), std::nullopt) << path;
   }
   EXPECT_EQ(files_->resolve("etc/passwd"), std::nullopt);

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "switchyard/seed/seed.hpp"
+
+/// Rules and message text that parsing and applying a seed file share.
+namespace switchyard::seed {
+
+/// Personal tenants are named this and their user's id; a seed file may not claim such a name.
+inline constexpr std::string_view kPersonalTenantPrefix = "personal:";
+
+/// `text` in double quotes, escaped as JSON, for messages.
+std::string quote(std::string_view text);
+
+/// Micro-dollars as a USD amount without trailing zeros: 1 → "0.000001", 10000000 → "10".
+std::string format_usd(Micros micros);
+
+/// Why `key`'s caps are above `tenant`'s, or nullopt when they are not. An unlimited cap on either side
+/// is never above: an uncapped key is held by its tenant's caps anyway.
+std::optional<std::string> cap_above_tenant(const Limits& key, const Limits& tenant,
+                                            std::string_view tenant_name);
+
+}  // namespace switchyard::seed
