@@ -1,7 +1,7 @@
 # One static library per module (`src/<module>/`), public headers under include/switchyard/<module>/.
 
 set(SWITCHYARD_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion -Wformat=2
+    -Wcast-align -Wunused -Woverloaded-virtual -Wdouble-promotion -Wformat=2
     -Wimplicit-fallthrough)
 if(SWITCHYARD_WERROR)
   list(APPEND SWITCHYARD_WARNINGS -Werror)

@@ -1,4 +1,8 @@
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -13,6 +17,9 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using beast::error_code;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+/// What the access log and metrics record for a client that left before its answer was complete (nginx's
+/// 499).
+constexpr int kClientClosedRequest = 499;
 
 /// After refusing a request whose body we did not read, read and drop what the client still sends for a
 /// moment: closing with unread data makes the kernel send a reset, which can destroy our answer in flight.
@@ -72,6 +79,78 @@ asio::awaitable<std::optional<std::size_t>> write_response(beast::tcp_stream& st
   co_return body_size;
 }
 
+/// Completes when the client closes its end (or resets) while a request is being handled, so that the
+/// handler, raced against it, is cancelled: a client that leaves cancels its upstream request at once.
+/// Bytes of a pipelined next request are left in the socket, and watching then goes on until cancelled.
+asio::awaitable<void> client_gone(beast::tcp_stream& stream) {
+  auto& socket = stream.socket();
+  auto [ec] = co_await socket.async_wait(asio::socket_base::wait_read, kTuple);
+  if (ec) co_return;
+  char probe;
+  if (::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+    asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
+    co_await forever.async_wait(kTuple);
+  }
+}
+
+/// Chunked transfer-encoding onto the client's socket, each piece under the write deadline.
+class ChunkedWriter final : public BodyWriter {
+ public:
+  ChunkedWriter(beast::tcp_stream& stream, std::chrono::milliseconds timeout)
+      : stream_(stream), timeout_(timeout) {}
+
+  asio::awaitable<bool> write(std::string_view piece) override {
+    if (broken_) co_return false;
+    if (piece.empty()) co_return true;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await asio::async_write(
+        stream_, bhttp::make_chunk(asio::buffer(piece.data(), piece.size())), kTuple);
+    broken_ = static_cast<bool>(ec);
+    if (!broken_) bytes_ += piece.size();
+    co_return !broken_;
+  }
+
+  asio::awaitable<bool> finish() {
+    if (broken_) co_return false;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), kTuple);
+    co_return !ec;
+  }
+
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  beast::tcp_stream& stream_;
+  std::chrono::milliseconds timeout_;
+  std::size_t bytes_ = 0;
+  bool broken_ = false;
+};
+
+/// Sends the header, then what the producer writes, raced against the client leaving. Returns the body
+/// bytes sent, or nullopt when the client is gone or did not take the data.
+asio::awaitable<std::optional<std::size_t>> write_streamed(beast::tcp_stream& stream,
+                                                           const ServerConfig& config, Response& response,
+                                                           bool keep_alive) {
+  using namespace asio::experimental::awaitable_operators;
+  bhttp::response<bhttp::empty_body> header{static_cast<bhttp::status>(response.status), 11};
+  for (const auto& [name, value] : response.headers) header.insert(name, value);
+  header.keep_alive(keep_alive);
+  header.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> serializer{header};
+  stream.expires_after(config.write_timeout);
+  auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, kTuple);
+  if (ec) co_return std::nullopt;
+
+  ChunkedWriter writer(stream, config.write_timeout);
+  auto produce = [&]() -> asio::awaitable<bool> {
+    co_await response.stream(writer);
+    co_return co_await writer.finish();
+  };
+  auto outcome = co_await (produce() || client_gone(stream));
+  if (outcome.index() == 1 || !std::get<0>(outcome)) co_return std::nullopt;
+  co_return writer.bytes();
+}
+
 /// The answer to a read that failed after the request began, or nullopt when there is nobody to answer:
 /// the client left, or a deadline passed (tcp_stream closes the socket when its timer fires).
 std::optional<ApiError> refusal_for(const error_code& ec) {
@@ -93,6 +172,7 @@ std::optional<ApiError> refusal_for(const error_code& ec) {
 
 asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
                                   std::shared_ptr<Connection> connection) {
+  using namespace asio::experimental::awaitable_operators;
   auto& stream = connection->stream;
   const auto& config = state->config;
   beast::flat_buffer buffer;
@@ -152,10 +232,17 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
     Exchange exchange;
     exchange.request = to_request(parser.release(), stream);
     bool head = exchange.request.method == "HEAD";
-    Response response = co_await state->dispatcher.handle(exchange);
+    auto handled = co_await (state->dispatcher.handle(exchange) || client_gone(stream));
+    if (handled.index() == 1) {
+      state->dispatcher.finish(exchange, kClientClosedRequest, 0);
+      break;
+    }
+    Response& response = std::get<0>(handled);
     keep_alive = keep_alive && !response.close && !state->draining;
-    auto sent = co_await write_response(stream, config, response, head, keep_alive);
-    state->dispatcher.finish(exchange, response.status, sent.value_or(0));
+    auto sent = response.stream && !head
+                    ? co_await write_streamed(stream, config, response, keep_alive)
+                    : co_await write_response(stream, config, response, head, keep_alive);
+    state->dispatcher.finish(exchange, sent ? response.status : kClientClosedRequest, sent.value_or(0));
     if (!sent || !keep_alive) break;
   }
 

@@ -55,6 +55,39 @@ class ServerHarness {
       throw ApiError(402, "insufficient_quota", "budget_exceeded", "Budget spent");
       co_return Response{};
     });
+    router_.add("GET", "/stream", [](RequestContext&) -> asio::awaitable<Response> {
+      Response response;
+      response.headers.add("Content-Type", "text/event-stream");
+      response.stream = [](BodyWriter& writer) -> asio::awaitable<void> {
+        for (int i = 0; i < 5; ++i) {
+          if (!co_await writer.write("data: " + std::to_string(i) + "\n\n")) co_return;
+          co_await sleep_for(20ms);
+        }
+      };
+      co_return response;
+    });
+    router_.add("GET", "/stream-waits", [this](RequestContext&) -> asio::awaitable<Response> {
+      Response response;
+      response.stream = [this](BodyWriter& writer) -> asio::awaitable<void> {
+        co_await writer.write("data: first\n\n");
+        try {
+          co_await sleep_for(10s);
+        } catch (const boost::system::system_error&) {
+          cancelled_.set_value(std::chrono::steady_clock::now());
+          throw;
+        }
+      };
+      co_return response;
+    });
+    router_.add("GET", "/handler-waits", [this](RequestContext&) -> asio::awaitable<Response> {
+      try {
+        co_await sleep_for(10s);
+      } catch (const boost::system::system_error&) {
+        cancelled_.set_value(std::chrono::steady_clock::now());
+        throw;
+      }
+      co_return Response::text(200, "too late");
+    });
     ops::add_operational_routes(router_, metrics_, std::move(checks), 500ms);
     if (!config_.static_dir.empty()) {
       static_files_.emplace(config_.static_dir);
@@ -74,6 +107,8 @@ class ServerHarness {
 
   std::uint16_t port() const { return port_; }
   Server& server() { return *server_; }
+  /// When a waiting handler or producer saw its cancellation.
+  std::future<std::chrono::steady_clock::time_point> cancellation() { return cancelled_.get_future(); }
 
  private:
   ServerConfig config_;
@@ -83,6 +118,7 @@ class ServerHarness {
   std::optional<StaticFiles> static_files_;
   std::unique_ptr<Server> server_;
   std::uint16_t port_ = 0;
+  std::promise<std::chrono::steady_clock::time_point> cancelled_;
   std::thread thread_;
 };
 
@@ -336,6 +372,47 @@ TEST(HttpServer, HealthReadyAndMetrics) {
       << metrics->body;
   EXPECT_NE(metrics->body.find(R"(route="/ready",status="503"} 1)"), std::string::npos);
   EXPECT_NE(metrics->body.find("switchyard_http_open_connections"), std::string::npos);
+}
+
+TEST(HttpServer, StreamedBodiesArriveChunkedPieceByPiece) {
+  ServerHarness harness(test_config());
+  RawConnection connection(harness.port());
+  ASSERT_TRUE(connection.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto response = connection.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->header("transfer-encoding"), "chunked");
+  EXPECT_EQ(response->header("content-type"), "text/event-stream");
+  EXPECT_EQ(response->body, "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n");
+  ASSERT_TRUE(connection.send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")) << "keep-alive after a stream";
+  EXPECT_EQ(connection.read_response()->status, 200);
+}
+
+TEST(HttpServer, AClientThatLeavesCancelsAWaitingHandlerAtOnce) {
+  ServerHarness harness(test_config());
+  auto cancelled = harness.cancellation();
+  std::chrono::steady_clock::time_point left;
+  {
+    RawConnection connection(harness.port());
+    ASSERT_TRUE(connection.send("GET /handler-waits HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::this_thread::sleep_for(200ms);
+    left = std::chrono::steady_clock::now();
+  }
+  ASSERT_EQ(cancelled.wait_for(2s), std::future_status::ready);
+  EXPECT_LT(cancelled.get() - left, 200ms);
+}
+
+TEST(HttpServer, AClientThatLeavesMidStreamCancelsTheProducerAtOnce) {
+  ServerHarness harness(test_config());
+  auto cancelled = harness.cancellation();
+  std::chrono::steady_clock::time_point left;
+  {
+    RawConnection connection(harness.port());
+    ASSERT_TRUE(connection.send("GET /stream-waits HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::this_thread::sleep_for(200ms);
+    left = std::chrono::steady_clock::now();
+  }
+  ASSERT_EQ(cancelled.wait_for(2s), std::future_status::ready);
+  EXPECT_LT(cancelled.get() - left, 200ms);
 }
 
 TEST(HttpServer, DrainLetsInFlightRequestsFinishAndRefusesNewConnections) {

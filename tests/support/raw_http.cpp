@@ -73,7 +73,21 @@ std::optional<RawResponse> RawConnection::read_response(bool head_request) {
   }
   if (response.status == 100) return read_response(head_request);
   if (head_request) return response;
-  if (auto length = response.headers.find("content-length"); length != response.headers.end()) {
+  if (response.header("transfer-encoding") == "chunked") {
+    for (;;) {
+      std::size_t line_end;
+      while ((line_end = buffer_.find("\r\n")) == std::string::npos) {
+        if (!fill()) return std::nullopt;
+      }
+      std::size_t size = std::stoul(buffer_.substr(0, line_end), nullptr, 16);
+      while (buffer_.size() < line_end + 2 + size + 2) {
+        if (!fill()) return std::nullopt;
+      }
+      response.body += buffer_.substr(line_end + 2, size);
+      buffer_.erase(0, line_end + 2 + size + 2);
+      if (size == 0) break;
+    }
+  } else if (auto length = response.headers.find("content-length"); length != response.headers.end()) {
     std::size_t want = std::stoul(length->second);
     while (buffer_.size() < want) {
       if (!fill()) return std::nullopt;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,10 +47,25 @@ struct Request {
   std::optional<std::string> query_param(std::string_view name) const;
 };
 
+/// Where a streamed body goes, piece by piece.
+class BodyWriter {
+ public:
+  virtual ~BodyWriter() = default;
+  /// Sends one piece now and waits until the client's socket took it (a slow client slows the producer).
+  /// False once the client is gone: the producer should stop.
+  virtual boost::asio::awaitable<bool> write(std::string_view piece) = 0;
+};
+
+/// Produces a body while it is sent (Server-Sent Events). Cancelled (terminal cancellation of its
+/// coroutine) when the client disconnects, even while it waits for something other than a write.
+using BodyProducer = std::function<boost::asio::awaitable<void>(BodyWriter&)>;
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  /// When set, the body is streamed with chunked transfer-encoding instead of `body`.
+  BodyProducer stream;
   /// Close the connection after this response (protocol errors, draining).
   bool close = false;
 

@@ -20,6 +20,7 @@ struct RequestContext {
   std::string tenant;  ///< set once the caller is known, for the access log
 };
 
+/// Cancelled (terminal cancellation) when the client disconnects before the handler answered.
 using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
 
 /// Maps method and path to a handler. Patterns are literal segments and `{name}` parameters
