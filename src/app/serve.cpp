@@ -4,14 +4,25 @@
 #include <filesystem>
 #include <pqxx/except>
 
+#include "switchyard/auth/catalog.hpp"
+#include "switchyard/auth/changes.hpp"
+#include "switchyard/auth/key_cache.hpp"
+#include "switchyard/core/crypto.hpp"
 #include "switchyard/core/error.hpp"
 #include "switchyard/core/logging.hpp"
+#include "switchyard/gateway/gateway.hpp"
+#include "switchyard/gateway/spend.hpp"
 #include "switchyard/http/server.hpp"
 #include "switchyard/http/static_files.hpp"
+#include "switchyard/http/upstream_client.hpp"
+#include "switchyard/limits/admission.hpp"
 #include "switchyard/ops/operational_routes.hpp"
+#include "switchyard/providers/mock.hpp"
+#include "switchyard/providers/openai_wire.hpp"
 #include "switchyard/store/migrations.hpp"
 #include "switchyard/store/postgres_pool.hpp"
 #include "switchyard/store/redis_client.hpp"
+#include "switchyard/usage/usage_writer.hpp"
 
 namespace switchyard::app {
 namespace {
@@ -81,8 +92,34 @@ int serve(const Config& config) {
   redis.start();
   add_store_gauges(metrics, pool, redis);
 
+  crypto::MasterKey master_key(config.master_key);
+  auth::KeyCache keys(pool, master_key, {.ttl = config.auth.cache_ttl});
+  auth::Catalog catalog(pool, master_key, {.ttl = config.auth.cache_ttl});
+  auth::ChangeListener changes(
+      postgres::connection_string(config.database.url, config.database.connect_timeout),
+      {.changed =
+           [&](const auth::Change& change) {
+             keys.apply(change);
+             catalog.apply(change);
+           },
+       .resync =
+           [&] {
+             keys.resync();
+             catalog.resync();
+           }});
+  limits::Admitter admitter(redis, {.lease_ttl = config.limits.lease_ttl,
+                                    .fail_open = config.limits.fail_open,
+                                    .spend_loader = gateway::spend_from_usage(pool)});
+  usage::UsageWriter usage_writer({.database_url = config.database.url, .data_dir = config.data_dir});
+  usage::add_usage_metrics(metrics, usage_writer);
+  http::UpstreamClient upstream;
+  providers::OpenAiWireProvider openai_wire(upstream);
+  providers::MockProvider mock;
+
   http::Router router;
   ops::add_operational_routes(router, metrics, readiness_checks(pool, redis), config.ready.check_timeout);
+  gateway::add_gateway_routes(router, {keys, catalog, admitter, usage_writer, openai_wire, mock},
+                              {.default_max_tokens = config.gateway.default_max_tokens});
   http::StaticFiles static_files(config.server.static_dir);
   router.set_fallback([&static_files](http::RequestContext& context) -> asio::awaitable<http::Response> {
     co_return static_files.serve(context.request);
@@ -123,6 +160,7 @@ int serve(const Config& config) {
   signals.async_wait(on_signal);
 
   loops.run();
+  usage_writer.stop();
   pool.shutdown();
   spdlog::info("switchyard stopped");
   return 0;

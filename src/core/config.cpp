@@ -185,6 +185,21 @@ const std::vector<Setting>& settings() {
       boolean("log.access_log", true,
               "one line per request: method, path, status, bytes, duration, request id",
               [](Config& c) -> bool& { return c.log.access_log; }),
+      boolean("limits.fail_open", true,
+              "Redis unreachable: admit under a per-process limiter (true) or refuse with 503 (false)",
+              [](Config& c) -> bool& { return c.limits.fail_open; }),
+      {"limits.lease_ttl_s", "120", "a parallel slot is freed this long after a process died holding it",
+       [](Config& c, const std::string& v) {
+         c.limits.lease_ttl = std::chrono::seconds(parse_integer(v, 5, 86400));
+       }},
+      integer("gateway.default_max_tokens", 4096, 1, 10'000'000,
+              "completion tokens reserved for TPM and budget when a request names no max_tokens",
+              [](Config& c) -> std::int64_t& { return c.gateway.default_max_tokens; }),
+      {"auth.cache_ttl_s", "60",
+       "API keys and the model catalogue are reloaded this often behind change notifications",
+       [](Config& c, const std::string& v) {
+         c.auth.cache_ttl = std::chrono::seconds(parse_integer(v, 1, 86400));
+       }},
       duration("ready.check_timeout_ms", 1'000, 10, 60'000, "deadline of each /ready dependency check",
                [](Config& c) -> std::chrono::milliseconds& { return c.ready.check_timeout; }),
   };

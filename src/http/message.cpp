@@ -64,7 +64,11 @@ Response Response::text(int status, std::string body, std::string content_type) 
   return response;
 }
 
-Response Response::error(const ApiError& error) { return json(error.status(), error.to_json()); }
+Response Response::error(const ApiError& error) {
+  auto response = json(error.status(), error.to_json());
+  for (const auto& [name, value] : error.headers()) response.headers.add(name, value);
+  return response;
+}
 
 std::optional<std::string> percent_decode(std::string_view text) {
   auto hex_value = [](char c) -> int {

@@ -59,6 +59,12 @@ bool all_digits(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+/// Whether `text` is all visible characters: no spaces, no control characters.
+bool printable(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) > 0x20 && c != 0x7f; });
+}
+
 std::string lower(std::string_view text) {
   std::string out{text};
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -247,6 +253,16 @@ std::string indexed(std::string_view section, std::size_t i) {
   return std::string(section) + "[" + std::to_string(i) + "]";
 }
 
+/// A spec named by the entry's required `key` field, stored in `name`; its `entry` is the label messages
+/// name it by, which is complete only once the name is read.
+template <typename Spec>
+Spec named_spec(Entry& e, const char* key, std::string Spec::*name) {
+  Spec spec;
+  spec.*name = e.name(key);
+  spec.entry = e.label();
+  return spec;
+}
+
 Limits read_limits(Entry& e) {
   return {e.money("budget_usd"), e.count<std::int32_t>("rpm"), e.count<std::int64_t>("tpm"),
           e.count<std::int32_t>("parallel")};
@@ -254,9 +270,7 @@ Limits read_limits(Entry& e) {
 
 ProviderSpec parse_provider(const YAML::Node& node, std::size_t i) {
   Entry e(node, indexed("providers", i));
-  ProviderSpec p;
-  p.name = e.name("name");
-  p.entry = e.label();
+  auto p = named_spec(e, "name", &ProviderSpec::name);
   p.type = e.required_text("type");
   if (!one_of(p.type, kProviderTypes)) e.fail("type must be one of " + listing(kProviderTypes));
   p.base_url = e.text("base_url").value_or("");
@@ -291,9 +305,7 @@ ProviderSpec parse_provider(const YAML::Node& node, std::size_t i) {
 
 ModelSpec parse_model(const YAML::Node& node, std::size_t i) {
   Entry e(node, indexed("models", i));
-  ModelSpec m;
-  m.alias = e.name("alias");
-  m.entry = e.label();
+  auto m = named_spec(e, "alias", &ModelSpec::alias);
   m.provider = e.required_text("provider");
   m.upstream_model = e.text("upstream_model").value_or(m.alias);
   if (m.upstream_model.empty()) e.fail("upstream_model must not be empty");
@@ -314,9 +326,7 @@ ModelSpec parse_model(const YAML::Node& node, std::size_t i) {
 
 TenantSpec parse_tenant(const YAML::Node& node, std::size_t i) {
   Entry e(node, indexed("tenants", i));
-  TenantSpec t;
-  t.name = e.name("name");
-  t.entry = e.label();
+  auto t = named_spec(e, "name", &TenantSpec::name);
   if (t.name.rfind(kPersonalTenantPrefix, 0) == 0) {
     e.fail("names starting with " + quote(kPersonalTenantPrefix) + " are kept for personal tenants");
   }
@@ -332,17 +342,13 @@ TenantSpec parse_tenant(const YAML::Node& node, std::size_t i) {
 
 bool plausible_email(std::string_view email) {
   auto at = email.find('@');
-  bool printable = std::all_of(email.begin(), email.end(),
-                               [](char c) { return static_cast<unsigned char>(c) > 0x20 && c != 0x7f; });
-  return printable && email.size() <= 254 && at != std::string_view::npos && at > 0 &&
+  return printable(email) && email.size() <= 254 && at != std::string_view::npos && at > 0 &&
          at + 1 < email.size() && email.find('@', at + 1) == std::string_view::npos;
 }
 
 UserSpec parse_user(const YAML::Node& node, std::size_t i) {
   Entry e(node, indexed("users", i));
-  UserSpec u;
-  u.email = e.name("email");
-  u.entry = e.label();
+  auto u = named_spec(e, "email", &UserSpec::email);
   if (!plausible_email(u.email)) e.fail("email is not an email address");
   u.password = e.text("password");
   if (u.password && u.password->empty()) e.fail("password must not be empty");
@@ -368,15 +374,11 @@ UserSpec parse_user(const YAML::Node& node, std::size_t i) {
 
 ApiKeySpec parse_api_key(const YAML::Node& node, std::size_t i) {
   Entry e(node, indexed("api_keys", i));
-  ApiKeySpec k;
-  k.name = e.name("name");
-  k.entry = e.label();
+  auto k = named_spec(e, "name", &ApiKeySpec::name);
   k.tenant = e.required_text("tenant");
   k.user = e.text("user");
   k.secret = e.required_text("secret");
-  bool printable = std::all_of(k.secret.begin(), k.secret.end(),
-                               [](char c) { return static_cast<unsigned char>(c) > 0x20 && c != 0x7f; });
-  if (!printable || k.secret.size() < kMinSecretLength) {
+  if (!printable(k.secret) || k.secret.size() < kMinSecretLength) {
     e.fail("secret must be at least " + std::to_string(kMinSecretLength) + " characters, without spaces");
   }
   k.limits = read_limits(e);

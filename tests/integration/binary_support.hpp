@@ -32,6 +32,7 @@ class ServeProcess {
 
  private:
   std::uint16_t port_;
+  std::string data_dir_;
   std::optional<ChildProcess> process_;
 };
 

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <pqxx/pqxx>
 
-#include "integration/postgres_test_io.hpp"
+#include "support/io_thread.hpp"
 #include "support/test_env.hpp"
 #include "switchyard/core/error.hpp"
 #include "switchyard/store/postgres_pool.hpp"

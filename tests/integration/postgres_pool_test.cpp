@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "integration/postgres_test_io.hpp"
+#include "support/io_thread.hpp"
 #include "support/test_env.hpp"
 #include "switchyard/core/error.hpp"
 
@@ -52,6 +52,14 @@ ApiError api_error_of(std::future<T>& future) {
   }
   ADD_FAILURE() << "expected ApiError, the call succeeded";
   return ApiError::internal("no error");
+}
+
+/// Expects `future` to end in a 503 ApiError whose detail says `phrase`.
+template <class T>
+void expect_503_saying(std::future<T>& future, const std::string& phrase) {
+  auto error = api_error_of(future);
+  EXPECT_EQ(error.status(), 503) << phrase;
+  EXPECT_NE(error.detail().find(phrase), std::string::npos) << error.detail();
 }
 
 auto sleep_for_seconds(double seconds) {
@@ -127,9 +135,7 @@ TEST(PostgresPool, StatementTimeoutCancelsALongQuery) {
   IoThread io;
   auto start = Clock::now();
   auto slow = io.spawn(pool.transact(sleep_for_seconds(10)));
-  auto error = api_error_of(slow);
-  EXPECT_EQ(error.status(), 503);
-  EXPECT_NE(error.detail().find("statement timeout"), std::string::npos) << error.detail();
+  expect_503_saying(slow, "statement timeout");
   EXPECT_LT(since(start), 3s);
   EXPECT_EQ(io.run(pool.transact([](pqxx::work& tx) { return tx.exec1("SELECT 1")[0].as<int>(); })), 1);
 }
@@ -167,15 +173,11 @@ TEST(PostgresPool, ExhaustionFailsFastAndWaitersGiveUpInTime) {
   // "At once" is measured against acquire_timeout: well under it.
   auto third = io.spawn(pool.transact(sleep_for_seconds(0)));
   ASSERT_EQ(third.wait_for(1s), std::future_status::ready) << "the third caller must fail at once";
-  auto full = api_error_of(third);
-  EXPECT_EQ(full.status(), 503);
-  EXPECT_NE(full.detail().find("max_waiting 1"), std::string::npos) << full.detail();
+  expect_503_saying(third, "max_waiting 1");
 
   ASSERT_EQ(waiter.wait_for(4s), std::future_status::ready)
       << "the waiter must give up after acquire_timeout";
-  auto late = api_error_of(waiter);
-  EXPECT_EQ(late.status(), 503);
-  EXPECT_NE(late.detail().find("no connection free within 2000 ms"), std::string::npos) << late.detail();
+  expect_503_saying(waiter, "no connection free within 2000 ms");
   EXPECT_GE(since(waiter_start), 1900ms);
   EXPECT_LT(since(waiter_start), 3500ms);
   EXPECT_EQ(pool.stats().waiting, 0);
@@ -259,9 +261,7 @@ TEST(PostgresPool, UnreachableServerFailsFastWith503) {
   IoThread io;
   auto start = Clock::now();
   auto call = io.spawn(pool.transact(sleep_for_seconds(0)));
-  auto error = api_error_of(call);
-  EXPECT_EQ(error.status(), 503);
-  EXPECT_NE(error.detail().find("connection failed"), std::string::npos) << error.detail();
+  expect_503_saying(call, "connection failed");
   auto ping = io.spawn(pool.ping(1s));
   EXPECT_EQ(api_error_of(ping).status(), 503);
   EXPECT_LT(since(start), 3s);

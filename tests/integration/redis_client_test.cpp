@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <chrono>
-#include <functional>
 #include <future>
 #include <random>
 #include <sstream>
@@ -22,6 +20,7 @@
 #include <variant>
 
 #include "support/child_process.hpp"
+#include "support/io_thread.hpp"
 #include "support/test_env.hpp"
 #include "switchyard/core/config.hpp"
 
@@ -32,44 +31,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace std::string_literals;
 using Clock = std::chrono::steady_clock;
-
-/// An io_context run by a thread of its own, like one of the server's loops.
-class Loop {
- public:
-  Loop() : work_(io_.get_executor()), thread_([this] { io_.run(); }) {}
-  ~Loop() {
-    work_.reset();
-    thread_.join();
-  }
-  Loop(const Loop&) = delete;
-  Loop& operator=(const Loop&) = delete;
-
-  asio::any_io_executor executor() { return io_.get_executor(); }
-  std::thread::id thread_id() const { return thread_.get_id(); }
-
-  template <class T>
-  std::future<T> spawn(asio::awaitable<T> task) {
-    return asio::co_spawn(io_, std::move(task), asio::use_future);
-  }
-  template <class T>
-  T run(asio::awaitable<T> task) {
-    return spawn(std::move(task)).get();
-  }
-
- private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::thread thread_;
-};
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 5s) {
-  auto until = Clock::now() + limit;
-  while (!condition()) {
-    if (Clock::now() >= until) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 RedisConfig config_for(const std::string& url, std::chrono::milliseconds command_timeout = 1s) {
   RedisConfig config;
@@ -92,7 +53,7 @@ class PrivateRedis {
  public:
   explicit PrivateRedis(const std::vector<std::string>& extra_args = {})
       : port_(testing::free_port()), process_("/usr/bin/redis-server", arguments(port_, extra_args)) {
-    bool listening = eventually([this] {
+    bool listening = testing::eventually([this] {
       asio::io_context io;
       asio::ip::tcp::socket probe(io);
       boost::system::error_code error;
@@ -137,10 +98,10 @@ class RedisClientTest : public ::testing::Test {
 
   void start(Client& client) {
     client.start();
-    ASSERT_TRUE(eventually([&] { return client.connected(); })) << "no connection to Redis";
+    ASSERT_TRUE(testing::eventually([&] { return client.connected(); })) << "no connection to Redis";
   }
 
-  Loop loop_;
+  testing::IoThread loop_;
   std::string prefix_ = unique_prefix();
 };
 
@@ -209,7 +170,7 @@ asio::awaitable<void> incr_and_set(Client& client, std::string counter, std::str
 }
 
 TEST_F(RedisClientTest, PipelinesAThousandCommandsFromTwoLoops) {
-  Loop other;
+  testing::IoThread other;
   Client client(loop_.executor(), config_for(testing::test_redis_url(), 5s));
   start(client);
   auto counter = prefix_ + "counter";
@@ -218,7 +179,7 @@ TEST_F(RedisClientTest, PipelinesAThousandCommandsFromTwoLoops) {
   PipelineOutcome outcome;
   std::vector<std::future<void>> done;
   for (int i = 0; i < kCallers; ++i) {
-    Loop& loop = i % 2 == 0 ? loop_ : other;
+    testing::IoThread& loop = i % 2 == 0 ? loop_ : other;
     auto key = prefix_ + "k" + std::to_string(i);
     done.push_back(
         loop.spawn(incr_and_set(client, counter, key, std::to_string(i), loop.thread_id(), outcome)));
@@ -279,13 +240,13 @@ TEST_F(RedisClientTest, AuthAndSelectFromTheUrl) {
   spdlog::default_logger()->sinks().push_back(sink);
   {
     PrivateRedis redis({"--requirepass", password});
-    Loop loop;
+    testing::IoThread loop;
     Client db3(loop.executor(), config_for(redis.url(password, 3)));
     Client db0(loop.executor(), config_for(redis.url(password, 0)));
     Client wrong_password(loop.executor(), config_for(redis.url("not-" + password, 0)));
     Client no_password(loop.executor(), config_for(redis.url()));
     for (auto* client : {&db3, &db0, &wrong_password, &no_password}) client->start();
-    ASSERT_TRUE(eventually([&] { return db3.connected() && db0.connected(); }));
+    ASSERT_TRUE(testing::eventually([&] { return db3.connected() && db0.connected(); }));
 
     auto key = prefix_ + "where";
     EXPECT_EQ(loop.run(db3.command({"SET", key, "three"})).text, "OK");
@@ -333,7 +294,7 @@ TEST_F(RedisClientTest, DeadlineFailsAStuckCommandAndTheConnectionIsMadeAgain) {
   EXPECT_GE(waited, 90ms);
   EXPECT_LT(waited, 600ms);
 
-  ASSERT_TRUE(eventually([&] { return client.connected() && client.reconnects() == 1; }));
+  ASSERT_TRUE(testing::eventually([&] { return client.connected() && client.reconnects() == 1; }));
   EXPECT_EQ(call(client, {"PING"}).text, "PONG");
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "support/error_message.hpp"
 #include "support/test_env.hpp"
 #include "switchyard/core/crypto.hpp"
 #include "switchyard/store/migrations.hpp"
@@ -79,12 +80,7 @@ class SeedTest : public ::testing::Test {
 
   /// The SeedError message seeding `yaml` gives, or "" when it succeeds.
   std::string refusal(const std::string& yaml) {
-    try {
-      seed(yaml);
-    } catch (const SeedError& e) {
-      return e.what();
-    }
-    return "";
+    return testing::error_message<SeedError>([&] { seed(yaml); });
   }
 
   /// An md5 of each seeded table's rows in a fixed order: any change to any column changes it.

@@ -75,16 +75,16 @@ std::optional<RawResponse> RawConnection::read_response(bool head_request) {
   if (head_request) return response;
   if (response.header("transfer-encoding") == "chunked") {
     for (;;) {
-      std::size_t line_end;
-      while ((line_end = buffer_.find("\r\n")) == std::string::npos) {
+      std::size_t size_end;
+      while ((size_end = buffer_.find("\r\n")) == std::string::npos) {
         if (!fill()) return std::nullopt;
       }
-      std::size_t size = std::stoul(buffer_.substr(0, line_end), nullptr, 16);
-      while (buffer_.size() < line_end + 2 + size + 2) {
+      std::size_t size = std::stoul(buffer_.substr(0, size_end), nullptr, 16);
+      while (buffer_.size() < size_end + 2 + size + 2) {
         if (!fill()) return std::nullopt;
       }
-      response.body += buffer_.substr(line_end + 2, size);
-      buffer_.erase(0, line_end + 2 + size + 2);
+      response.body += buffer_.substr(size_end + 2, size);
+      buffer_.erase(0, size_end + 2 + size + 2);
       if (size == 0) break;
     }
   } else if (auto length = response.headers.find("content-length"); length != response.headers.end()) {

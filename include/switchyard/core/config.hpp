@@ -59,6 +59,19 @@ struct LogConfig {
   bool access_log = true;
 };
 
+struct LimitsSettings {
+  bool fail_open = true;                         ///< Redis unreachable: admit under a per-process limiter
+  std::chrono::milliseconds lease_ttl{120'000};  ///< a parallel slot's lease without renewal
+};
+
+struct GatewaySettings {
+  std::int64_t default_max_tokens = 4096;  ///< reserved when a request names no max_tokens
+};
+
+struct AuthSettings {
+  std::chrono::milliseconds cache_ttl{60'000};  ///< backstop behind change notifications
+};
+
 struct ReadyConfig {
   std::chrono::milliseconds check_timeout{1'000};
 };
@@ -73,6 +86,9 @@ struct Config {
   RedisConfig redis;
   LogConfig log;
   ReadyConfig ready;
+  LimitsSettings limits;
+  GatewaySettings gateway;
+  AuthSettings auth;
 };
 
 /// What a command needs set before it may start.

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace switchyard {
 
@@ -17,6 +19,12 @@ class ApiError : public std::runtime_error {
   const std::string& code() const { return code_; }
   const std::string& param() const { return param_; }
   const std::string& detail() const { return detail_; }
+  /// Headers the answer carries, such as Retry-After.
+  const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
+  ApiError& with_header(std::string name, std::string value) {
+    headers_.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
 
   /// `{"error": {"message", "type", "param", "code"}}`, with null for an empty param or code.
   std::string to_json() const;
@@ -32,6 +40,7 @@ class ApiError : public std::runtime_error {
   std::string code_;
   std::string param_;
   std::string detail_;
+  std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 /// A bad or missing setting: start-up stops with exit status 2 and this one-line message.

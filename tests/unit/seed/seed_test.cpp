@@ -8,6 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "support/error_message.hpp"
+
 namespace switchyard::seed {
 namespace {
 
@@ -17,12 +19,7 @@ SeedPlan parse(const std::string& yaml) { return parse_seed(YAML::Load(yaml)); }
 
 /// The SeedError message parsing `yaml` gives, or "" when it parses.
 std::string refusal(const std::string& yaml) {
-  try {
-    parse(yaml);
-  } catch (const SeedError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_message<SeedError>([&] { parse(yaml); });
 }
 
 /// The budget a one-tenant file declares.

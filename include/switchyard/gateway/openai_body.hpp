@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "switchyard/providers/provider.hpp"
+
+/// The parts of OpenAI's request and answer bodies the gateway reads; everything else passes through.
+/// Pure functions, unit-tested and fuzzable.
+namespace switchyard::gateway {
+
+/// A validated request body of chat, completions or embeddings.
+struct ParsedRequest {
+  nlohmann::json body;  ///< the whole body as sent, to be forwarded
+  std::string alias;    ///< `model`
+  bool stream = false;
+  bool client_wants_usage = false;         ///< stream_options.include_usage as the client sent it
+  std::optional<std::int64_t> max_tokens;  ///< max_completion_tokens, else max_tokens
+  std::int64_t prompt_estimate = 0;        ///< tokens, for the TPM and budget reservations
+};
+
+/// Parses and checks `text`: malformed JSON, a missing field or a wrong type is a 400 invalid_request_error
+/// whose `param` names the field. Unknown fields are kept and passed on.
+ParsedRequest parse_request(providers::Operation operation, std::string_view text);
+
+/// Token counts of one request.
+struct TokenCounts {
+  std::int64_t prompt = 0;
+  std::int64_t completion = 0;
+  std::int64_t cached = 0;
+};
+
+/// `usage` of an OpenAI answer or stream chunk (chat, completions, embeddings); nullopt when it has none
+/// (absent or null).
+std::optional<TokenCounts> usage_of(const nlohmann::json& answer);
+
+/// Whether a stream payload may carry usage: a cheap scan, so that only those chunks are parsed.
+bool may_carry_usage(std::string_view payload);
+
+/// Characters of generated text in a stream payload (`content`, `text`, tool-call `arguments`), for
+/// estimating the completion when the provider never reports usage. A scan, not a parse.
+std::int64_t generated_characters(std::string_view payload);
+
+/// Roughly four characters a token, never less than one for non-empty text.
+std::int64_t estimate_tokens(std::int64_t characters);
+
+}  // namespace switchyard::gateway
