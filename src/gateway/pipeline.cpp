@@ -133,6 +133,13 @@ http::BodyProducer relay(std::shared_ptr<Settlement> settlement,
       failure = error;
     }
     if (failure) {
+      // A client that left cancels the upstream read, which may surface as a broken upstream: it is the
+      // client's leaving all the same.
+      auto state = co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none) {
+        settlement->finish(RequestOutcome::cancelled, 499, reported);
+        co_return;
+      }
       settlement->finish(RequestOutcome::failed, 200, reported);
       auto event = error_event(*failure);
       co_await writer.write(event);
