@@ -1,26 +1,15 @@
 #include "binary_support.hpp"
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <thread>
 
 #include "support/test_env.hpp"
 
 namespace switchyard::testing {
-namespace {
-
-std::string make_data_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "switchyard-data-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
-}
-
-}  // namespace
 
 ServeProcess::ServeProcess(const std::string& database_url, const std::string& redis_url,
                            std::map<std::string, std::string> extra_env)
-    : port_(free_port()), data_dir_(make_data_dir()) {
+    : port_(free_port()), data_dir_("switchyard-data") {
   std::map<std::string, std::string> env = {
       {"SWITCHYARD_DATABASE_URL", database_url},
       {"SWITCHYARD_REDIS_URL", redis_url},
@@ -28,7 +17,7 @@ ServeProcess::ServeProcess(const std::string& database_url, const std::string& r
       {"SWITCHYARD_LISTEN", "127.0.0.1:" + std::to_string(port_)},
       // A data dir of its own: a process replays the spool files that dead processes left in its data dir
       // into its own database, and every test has a database of its own.
-      {"SWITCHYARD_DATA_DIR", data_dir_},
+      {"SWITCHYARD_DATA_DIR", data_dir_.path().string()},
       {"SWITCHYARD_SERVER_THREADS", "2"},
   };
   for (auto& [name, value] : extra_env) env[name] = value;

@@ -7,6 +7,7 @@
 
 #include "support/child_process.hpp"
 #include "support/raw_http.hpp"
+#include "support/temp_dir.hpp"
 
 namespace switchyard::testing {
 
@@ -32,7 +33,7 @@ class ServeProcess {
 
  private:
   std::uint16_t port_;
-  std::string data_dir_;
+  TempDir data_dir_;
   std::optional<ChildProcess> process_;
 };
 

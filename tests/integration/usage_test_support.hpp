@@ -1,7 +1,5 @@
 #pragma once
 
-#include <stdlib.h>
-
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -10,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/temp_dir.hpp"
 #include "switchyard/usage/usage_writer.hpp"
 
 namespace switchyard::usage::testing {
@@ -17,20 +16,11 @@ namespace switchyard::usage::testing {
 /// A data directory of its own, removed at the end.
 class TempDataDir {
  public:
-  TempDataDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "switchyard-usage-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDataDir() { std::filesystem::remove_all(path_); }
-  TempDataDir(const TempDataDir&) = delete;
-  TempDataDir& operator=(const TempDataDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path spool() const { return path_ / "spool"; }
+  const std::filesystem::path& path() const { return dir_.path(); }
+  std::filesystem::path spool() const { return dir_.path() / "spool"; }
 
  private:
-  std::filesystem::path path_;
+  switchyard::testing::TempDir dir_{"switchyard-usage"};
 };
 
 /// Record number `n` of a test: token counts that differ from row to row, so that sums catch a lost or

@@ -95,30 +95,27 @@ ScratchDatabase::~ScratchDatabase() {
   }
 }
 
-ManagedService::ManagedService(Kind kind) : kind_(kind), port_(free_port()) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "switchyard-test-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = pattern;
+// The directory's name matters: scripts/test stops servers a crashed test left in switchyard-test-* dirs.
+ManagedService::ManagedService(Kind kind) : kind_(kind), dir_("switchyard-test"), port_(free_port()) {
   start();
 }
 
 ManagedService::~ManagedService() {
   try {
     if (running_) stop();
-    std::filesystem::remove_all(dir_);
   } catch (const std::exception& e) {
-    ADD_FAILURE() << "stopping the service in " << dir_ << ": " << e.what();
+    ADD_FAILURE() << "stopping the service in " << dir_.path() << ": " << e.what();
   }
 }
 
 void ManagedService::start() {
-  url_ =
-      run_services({kind_ == Kind::postgres ? "postgres-start" : "redis-start", dir_, std::to_string(port_)});
+  url_ = run_services({kind_ == Kind::postgres ? "postgres-start" : "redis-start", dir_.path().string(),
+                       std::to_string(port_)});
   running_ = true;
 }
 
 void ManagedService::stop() {
-  run_services({kind_ == Kind::postgres ? "postgres-stop" : "redis-stop", dir_});
+  run_services({kind_ == Kind::postgres ? "postgres-stop" : "redis-stop", dir_.path().string()});
   running_ = false;
 }
 

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "support/temp_dir.hpp"
+
 namespace switchyard::testing {
 
 /// The Postgres and Redis that scripts/test started: SWITCHYARD_TEST_DATABASE_URL (a role that may create
@@ -46,7 +48,7 @@ class ManagedService {
 
  private:
   Kind kind_;
-  std::string dir_;
+  TempDir dir_;
   std::uint16_t port_;
   std::string url_;
   bool running_ = false;

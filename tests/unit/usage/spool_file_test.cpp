@@ -1,23 +1,18 @@
 #include "spool_file.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
+
+#include "support/temp_dir.hpp"
 
 namespace switchyard::usage {
 namespace {
 
 class SpoolFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "switchyard-spool-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::filesystem::path dir_;
+  switchyard::testing::TempDir temp_{"switchyard-spool"};
+  const std::filesystem::path& dir_ = temp_.path();
 };
 
 TEST_F(SpoolFileTest, AppendsAndReadsWholeLines) {
