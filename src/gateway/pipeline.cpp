@@ -75,11 +75,11 @@ providers::Provider& provider_for(GatewayParts& parts, const auth::ProviderInfo&
                  "The provider of this model (type " + type + ") is not supported by this gateway yet.");
 }
 
-asio::awaitable<std::shared_ptr<const auth::Principal>> authenticate(GatewayParts& parts,
+asio::awaitable<std::shared_ptr<const auth::Principal>> authenticate(auth::KeyCache& keys,
                                                                      http::RequestContext& context) {
   auto key = auth::presented_api_key(context.request.headers.find("Authorization"),
                                      context.request.headers.find("x-api-key"));
-  auto principal = co_await parts.keys.authenticate(key);
+  auto principal = co_await keys.authenticate(key);
   context.tenant = principal->tenant_name;
   co_return principal;
 }
@@ -153,7 +153,7 @@ http::BodyProducer relay(std::shared_ptr<Settlement> settlement,
 
 asio::awaitable<http::Response> generate(GatewayParts parts, GatewayConfig config, Operation operation,
                                          http::RequestContext& context) {
-  auto principal = co_await authenticate(parts, context);
+  auto principal = co_await authenticate(parts.keys, context);
   if (!principal->scopes.write) {
     throw ApiError(403, "permission_error", "insufficient_scope",
                    "This API key may only read: it cannot call " + std::string(context.request.path()) + ".");
@@ -222,13 +222,13 @@ void add_gateway_routes(http::Router& router, GatewayParts parts, GatewayConfig 
   router.add("POST", "/v1/embeddings", generation(Operation::embeddings));
 
   router.add("GET", "/v1/models", [parts](http::RequestContext& context) -> asio::awaitable<http::Response> {
-    auto principal = co_await authenticate(const_cast<GatewayParts&>(parts), context);
+    auto principal = co_await authenticate(parts.keys, context);
     auto models = co_await parts.catalog.models_for(*principal);
     co_return http::Response::json(200, models_list(models));
   });
   router.add("GET", "/v1/models/{id}",
              [parts](http::RequestContext& context) -> asio::awaitable<http::Response> {
-               auto principal = co_await authenticate(const_cast<GatewayParts&>(parts), context);
+               auto principal = co_await authenticate(parts.keys, context);
                auto model = co_await parts.catalog.resolve(*principal, context.params.at("id"), "");
                co_return http::Response::json(200, model_object(*model));
              });
