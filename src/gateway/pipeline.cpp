@@ -39,9 +39,7 @@ limits::AdmissionRequest admission_request(const auth::Principal& principal, con
   std::int64_t completion =
       operation == Operation::embeddings ? 0 : request.max_tokens.value_or(config.default_max_tokens);
   admission.token_reservation = request.prompt_estimate + completion;
-  usage::Prices prices{model.prices.input_per_mtok, model.prices.output_per_mtok,
-                       model.prices.cached_input_per_mtok};
-  admission.cost_reservation = usage::cost_micros(prices, request.prompt_estimate, completion, 0);
+  admission.cost_reservation = usage::cost_micros(prices_of(model), request.prompt_estimate, completion, 0);
   return admission;
 }
 

@@ -31,10 +31,17 @@ asio::awaitable<void> settle_admission(limits::Admitter& admitter, limits::Admis
 
 }  // namespace
 
+usage::Prices prices_of(const auth::ModelInfo& model) {
+  return {model.prices.input_per_mtok, model.prices.output_per_mtok, model.prices.cached_input_per_mtok};
+}
+
 Settlement::Settlement(GatewayParts parts, asio::any_io_executor executor, limits::Admission admission,
                        const auth::Principal& principal, const auth::ModelInfo& model, std::string request_id,
                        bool stream)
-    : parts_(parts), executor_(std::move(executor)), admission_(std::move(admission)) {
+    : parts_(parts),
+      executor_(std::move(executor)),
+      admission_(std::move(admission)),
+      prices_(prices_of(model)) {
   record_.id = usage::new_usage_id();
   record_.request_id = std::move(request_id);
   record_.tenant_id = principal.tenant_id;
@@ -44,9 +51,6 @@ Settlement::Settlement(GatewayParts parts, asio::any_io_executor executor, limit
   record_.provider = model.provider->name;
   record_.upstream_model = model.upstream_model;
   record_.stream = stream;
-  prices_.input_per_mtok = model.prices.input_per_mtok;
-  prices_.output_per_mtok = model.prices.output_per_mtok;
-  prices_.cached_input_per_mtok = model.prices.cached_input_per_mtok;
 }
 
 Settlement::~Settlement() {

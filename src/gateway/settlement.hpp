@@ -13,6 +13,9 @@
 
 namespace switchyard::gateway {
 
+/// A catalogue model's prices, as the cost arithmetic takes them.
+usage::Prices prices_of(const auth::ModelInfo& model);
+
 /// The end of one admitted request, done exactly once whichever way it ends: one usage row, and the
 /// admission settled to the real token count and cost. Destroyed without finish() (a stream never started,
 /// or a client gone mid-way), it settles as cancelled with the tokens counted so far.

@@ -40,9 +40,9 @@ std::optional<std::string> cap_above_tenant(const Limits& key, const Limits& ten
   if (auto p = above("budget_usd", key.budget_micros, tenant.budget_micros, tenant_name, &format_usd)) {
     return p;
   }
-  if (auto p = above("rpm", key.rpm, tenant.rpm, tenant_name, &plain<std::int32_t>)) return p;
+  if (auto p = above("rpm", key.rpm, tenant.rpm, tenant_name, &plain<std::int64_t>)) return p;
   if (auto p = above("tpm", key.tpm, tenant.tpm, tenant_name, &plain<std::int64_t>)) return p;
-  return above("parallel", key.parallel, tenant.parallel, tenant_name, &plain<std::int32_t>);
+  return above("parallel", key.parallel, tenant.parallel, tenant_name, &plain<std::int64_t>);
 }
 
 }  // namespace switchyard::seed

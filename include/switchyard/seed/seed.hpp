@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "switchyard/core/tenancy.hpp"
+
 namespace YAML {  // NOLINT(readability-identifier-naming): yaml-cpp's own name
 class Node;
 }
@@ -20,22 +22,11 @@ class MasterKey;
 /// (CONTRACT §3), first parsed into a plan, then upserted by name in one transaction.
 namespace switchyard::seed {
 
-/// Integer micro-dollars: 1 USD is 1 000 000.
-using Micros = std::int64_t;
-
 /// A refused seed file. The message names the entry and what is wrong with it, e.g.
 /// `models[2] (alias "gpt-x"): unknown provider "nope"`.
 class SeedError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-};
-
-/// Caps of a tenant or a key; nullopt is unlimited.
-struct Limits {
-  std::optional<Micros> budget_micros;
-  std::optional<std::int32_t> rpm;
-  std::optional<std::int64_t> tpm;
-  std::optional<std::int32_t> parallel;
 };
 
 /// A provider. Fields beyond name, type, base_url and enabled are sorted by name: the type's credential
