@@ -9,6 +9,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
+# ID tokens (OIDC) and organisation JWTs: verified by libjwt with the algorithm pinned per key.
+pkg_check_modules(JWT REQUIRED IMPORTED_TARGET libjwt)
 
 # Asio and Beast are header-only; these definitions keep every translation unit consistent.
 add_library(switchyard_asio INTERFACE)

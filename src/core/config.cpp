@@ -6,6 +6,7 @@
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <functional>
 #include <limits>
 #include <stdexcept>
@@ -95,6 +96,39 @@ Setting text(std::string path, std::string fallback, std::string description, Me
           [member](Config& c, const std::string& v) { member(c) = v; }};
 }
 
+/// A comma-separated list; blanks around items are dropped, and so are empty items.
+std::vector<std::string> parse_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    auto first = item.find_first_not_of(" \t");
+    if (first != std::string::npos) items.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return items;
+}
+
+template <class Member>
+Setting list(std::string path, std::string description, Member member) {
+  return {std::move(path), "", std::move(description),
+          [member](Config& c, const std::string& v) { member(c) = parse_list(v); }};
+}
+
+/// An optional cap: empty is unlimited.
+template <class Member>
+Setting cap(std::string path, long long max, std::string description, Member member) {
+  return {std::move(path), "", std::move(description), [member, max](Config& c, const std::string& v) {
+            if (v.empty()) {
+              member(c).reset();
+            } else {
+              member(c) = parse_integer(v, 0, max);
+            }
+          }};
+}
+
 constexpr long long kMaxMillis = 24LL * 3600 * 1000;
 
 const std::vector<Setting>& settings() {
@@ -141,6 +175,15 @@ const std::vector<Setting>& settings() {
        }},
       text("server.static_dir", "web/dist", "directory of the portal SPA served at /",
            [](Config& c) -> std::string& { return c.server.static_dir; }),
+      {"server.public_url", "",
+       "the URL users reach the gateway at; decides the OIDC redirect and Secure cookies (empty: "
+       "http://<listen>)",
+       [](Config& c, const std::string& v) {
+         if (!v.empty() && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+           throw std::invalid_argument{"must be an http:// or https:// URL"};
+         }
+         c.server.public_url = v.empty() || v.back() != '/' ? v : v.substr(0, v.size() - 1);
+       }},
       {"database.url", "", "postgresql://user:pass@host:port/db (required)",
        [](Config& c, const std::string& v) {
          if (v.rfind("postgresql://", 0) != 0 && v.rfind("postgres://", 0) != 0) {
@@ -200,6 +243,55 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& v) {
          c.auth.cache_ttl = std::chrono::seconds(parse_integer(v, 1, 86400));
        }},
+      boolean("auth.invite_required", true, "POST /v1/users/register needs an invite_token",
+              [](Config& c) -> bool& { return c.auth.invite_required; }),
+      {"auth.session_ttl_h", "12", "a portal session or login token expires this long after sign-in",
+       [](Config& c, const std::string& v) {
+         c.auth.session_ttl = std::chrono::hours(parse_integer(v, 1, 24 * 365));
+       }},
+      integer("auth.login_failures_per_account", 10, 1, 1'000'000,
+              "failed logins of one account per 15 minutes before further attempts get 429",
+              [](Config& c) -> int& { return c.auth.login_failures_per_account; }),
+      integer("auth.login_failures_per_ip", 50, 1, 1'000'000,
+              "failed logins from one client address per 15 minutes before further attempts get 429",
+              [](Config& c) -> int& { return c.auth.login_failures_per_ip; }),
+      {"tenancy.personal_budget_usd", "", "budget of a new personal tenant in USD (empty: unlimited)",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) {
+           c.tenancy.personal_limits.budget_micros.reset();
+           return;
+         }
+         std::size_t used = 0;
+         double usd = std::stod(v, &used);
+         if (used != v.size() || usd < 0 || usd > 1e12) throw std::invalid_argument{"'" + v + "' is not an amount"};
+         c.tenancy.personal_limits.budget_micros = static_cast<Micros>(std::llround(usd * 1e6));
+       }},
+      cap("tenancy.personal_rpm", 1'000'000'000, "requests per minute of a new personal tenant (empty: unlimited)",
+          [](Config& c) -> std::optional<std::int64_t>& { return c.tenancy.personal_limits.rpm; }),
+      cap("tenancy.personal_tpm", 1'000'000'000'000, "tokens per minute of a new personal tenant (empty: unlimited)",
+          [](Config& c) -> std::optional<std::int64_t>& { return c.tenancy.personal_limits.tpm; }),
+      cap("tenancy.personal_parallel", 1'000'000,
+          "requests in flight at once of a new personal tenant (empty: unlimited)",
+          [](Config& c) -> std::optional<std::int64_t>& { return c.tenancy.personal_limits.parallel; }),
+      list("tenancy.personal_models",
+           "comma-separated aliases a new personal tenant may use (empty: every enabled model)",
+           [](Config& c) -> std::vector<std::string>& { return c.tenancy.personal_models; }),
+      text("oidc.issuer", "", "OpenID Connect issuer URL; SSO is off while empty",
+           [](Config& c) -> std::string& { return c.oidc.issuer; }),
+      text("oidc.client_id", "", "the client id registered with the issuer",
+           [](Config& c) -> std::string& { return c.oidc.client_id; }),
+      text("oidc.client_secret", "", "the client secret registered with the issuer",
+           [](Config& c) -> std::string& { return c.oidc.client_secret; }),
+      text("oidc.redirect_uri", "", "the callback registered with the issuer (empty: <public_url>/auth/oidc/callback)",
+           [](Config& c) -> std::string& { return c.oidc.redirect_uri; }),
+      text("oidc.scopes", "openid email profile", "scopes asked for",
+           [](Config& c) -> std::string& { return c.oidc.scopes; }),
+      text("oidc.role_claim", "groups", "the ID-token claim that lists the user's roles",
+           [](Config& c) -> std::string& { return c.oidc.role_claim; }),
+      list("oidc.allowed_roles", "comma-separated roles of which a user needs one to sign in (empty: any)",
+           [](Config& c) -> std::vector<std::string>& { return c.oidc.allowed_roles; }),
+      list("oidc.admin_roles", "comma-separated roles that make a user a platform administrator",
+           [](Config& c) -> std::vector<std::string>& { return c.oidc.admin_roles; }),
       duration("ready.check_timeout_ms", 1'000, 10, 60'000, "deadline of each /ready dependency check",
                [](Config& c) -> std::chrono::milliseconds& { return c.ready.check_timeout; }),
   };

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "switchyard/core/tenancy.hpp"
+
 namespace switchyard {
 
 struct ListenAddress {
@@ -25,6 +27,9 @@ struct ServerConfig {
   std::size_t max_connections = 10'000;
   std::chrono::milliseconds drain_timeout{30'000};
   std::string static_dir = "web/dist";
+  /// The address users reach the gateway at (https://gw.example.com); empty: http://<listen>. Decides the
+  /// OIDC redirect and whether cookies are Secure.
+  std::string public_url;
 };
 
 struct DatabaseConfig {
@@ -70,6 +75,29 @@ struct GatewaySettings {
 
 struct AuthSettings {
   std::chrono::milliseconds cache_ttl{60'000};  ///< backstop behind change notifications
+  bool invite_required = true;                  ///< POST /v1/users/register needs an invite_token
+  std::chrono::seconds session_ttl{12 * 3600};  ///< a portal session or login token lives this long
+  int login_failures_per_account = 10;          ///< failed logins per account per 15 minutes
+  int login_failures_per_ip = 50;               ///< failed logins per client address per 15 minutes
+};
+
+/// What a personal tenant gets when it is created: its limits, and the models it may use.
+struct TenancySettings {
+  Limits personal_limits;
+  std::vector<std::string> personal_models;  ///< empty: every enabled model
+};
+
+/// OpenID Connect sign-in; off while issuer is empty.
+struct OidcSettings {
+  std::string issuer;
+  std::string client_id;
+  std::string client_secret;
+  std::string redirect_uri;  ///< empty: public_url + /auth/oidc/callback
+  std::string scopes = "openid email profile";
+  std::string role_claim = "groups";            ///< claim holding the user's roles (string or array)
+  std::vector<std::string> allowed_roles;       ///< empty: any role; else one of these is required
+  std::vector<std::string> admin_roles;         ///< these make the user a platform administrator
+  bool enabled() const { return !issuer.empty(); }
 };
 
 struct ReadyConfig {
@@ -89,6 +117,8 @@ struct Config {
   LimitsSettings limits;
   GatewaySettings gateway;
   AuthSettings auth;
+  TenancySettings tenancy;
+  OidcSettings oidc;
 };
 
 /// What a command needs set before it may start.
