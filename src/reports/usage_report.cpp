@@ -216,8 +216,7 @@ std::vector<ReportTenant> named_tenants(const ReportScope& scope, const std::vec
     auto found = std::find_if(scope.tenants.begin(), scope.tenants.end(),
                               [&id](const ReportTenant& tenant) { return tenant.id == id; });
     if (found == scope.tenants.end()) {
-      throw ApiError(404, "invalid_request_error", "tenant_not_found", "No tenant with id " + id + ".",
-                     "tenant_ids");
+      throw ApiError(404, "invalid_request_error", "tenant_not_found", "No such tenant.", "tenant_ids");
     }
     named.push_back(*found);
   }
