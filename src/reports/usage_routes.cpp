@@ -30,11 +30,13 @@ struct UsageEndpoints {
   UsageReports reports;
 
   asio::awaitable<http::Response> answer(const UsageQuery& query, const ReportScope& scope, Report report) {
-    auto body = co_await pool.transact([&](pqxx::work& tx) {
+    // Named before the co_await: GCC 12 mishandles a lambda temporary inside one.
+    auto build = [&](pqxx::work& tx) {
       auto json =
           report == Report::summary ? reports.summary(tx, query, scope) : reports.compare(tx, query, scope);
       return json.dump();
-    });
+    };
+    auto body = co_await pool.transact(build);
     co_return http::Response::json(200, std::move(body));
   }
 
@@ -49,7 +51,8 @@ struct UsageEndpoints {
   asio::awaitable<http::Response> admin(http::RequestContext& context, Report report) {
     co_await authenticator.authenticate_admin(context, identity::Access::read);
     auto query = parse_usage_query(context.request);
-    auto scope = co_await pool.transact([](pqxx::work& tx) { return every_tenant(tx); });
+    auto load = [](pqxx::work& tx) { return every_tenant(tx); };
+    auto scope = co_await pool.transact(load);
     co_return co_await answer(query, scope, report);
   }
 };
