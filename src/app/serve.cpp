@@ -15,8 +15,11 @@
 #include "switchyard/http/server.hpp"
 #include "switchyard/http/static_files.hpp"
 #include "switchyard/http/upstream_client.hpp"
+#include "switchyard/identity/caller.hpp"
+#include "switchyard/identity/login_throttle.hpp"
 #include "switchyard/limits/admission.hpp"
 #include "switchyard/ops/operational_routes.hpp"
+#include "switchyard/portal/portal.hpp"
 #include "switchyard/providers/mock.hpp"
 #include "switchyard/providers/openai_wire.hpp"
 #include "switchyard/store/migrations.hpp"
@@ -120,6 +123,10 @@ int serve(const Config& config) {
   ops::add_operational_routes(router, metrics, readiness_checks(pool, redis), config.ready.check_timeout);
   gateway::add_gateway_routes(router, {keys, catalog, admitter, usage_writer, openai_wire, mock},
                               {.default_max_tokens = config.gateway.default_max_tokens});
+  identity::Authenticator authenticator(pool, keys, master_key);
+  identity::LoginThrottle login_throttle(redis, config.auth);
+  portal::add_portal_routes(router, {pool, authenticator, login_throttle, master_key},
+                            {config.auth, config.tenancy, config.server.public_url});
   http::StaticFiles static_files(config.server.static_dir);
   router.set_fallback([&static_files](http::RequestContext& context) -> asio::awaitable<http::Response> {
     co_return static_files.serve(context.request);

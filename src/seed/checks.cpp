@@ -25,16 +25,6 @@ std::string quote(std::string_view text) {
   return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string format_usd(Micros micros) {
-  std::string out = std::to_string(micros / 1'000'000);
-  if (Micros fraction = micros % 1'000'000; fraction != 0) {
-    std::string digits = std::to_string(fraction);
-    digits.insert(0, 6 - digits.size(), '0');
-    out += "." + digits.substr(0, digits.find_last_not_of('0') + 1);
-  }
-  return out;
-}
-
 std::optional<std::string> cap_above_tenant(const Limits& key, const Limits& tenant,
                                             std::string_view tenant_name) {
   if (auto p = above("budget_usd", key.budget_micros, tenant.budget_micros, tenant_name, &format_usd)) {

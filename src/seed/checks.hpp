@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "switchyard/core/money.hpp"
 #include "switchyard/seed/seed.hpp"
 
 /// Rules and message text that parsing and applying a seed file share.
@@ -14,9 +15,6 @@ inline constexpr std::string_view kPersonalTenantPrefix = "personal:";
 
 /// `text` in double quotes, escaped as JSON, for messages.
 std::string quote(std::string_view text);
-
-/// Micro-dollars as a USD amount without trailing zeros: 1 → "0.000001", 10000000 → "10".
-std::string format_usd(Micros micros);
 
 /// Why `key`'s caps are above `tenant`'s, or nullopt when they are not. An unlimited cap on either side
 /// is never above: an uncapped key is held by its tenant's caps anyway.

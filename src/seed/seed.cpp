@@ -71,28 +71,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-/// Decimal USD text to micro-dollars, exactly: no exponent, no sign, no digit finer than a micro-dollar.
-std::optional<Micros> parse_micros(std::string_view text) {
-  auto dot = text.find('.');
-  std::string_view whole = text.substr(0, dot);
-  std::string_view fraction = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
-  if ((whole.empty() && fraction.empty()) || !all_digits(whole) || !all_digits(fraction)) return std::nullopt;
-  if (fraction.size() > 6) {
-    if (fraction.find_first_not_of('0', 6) != std::string_view::npos) return std::nullopt;
-    fraction = fraction.substr(0, 6);
-  }
-  Micros dollars = 0;
-  if (!whole.empty()) {
-    auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), dollars);
-    if (ec != std::errc{} || dollars > (std::numeric_limits<Micros>::max() - 999'999) / 1'000'000) {
-      return std::nullopt;
-    }
-  }
-  std::string micros{fraction};
-  micros.append(6 - micros.size(), '0');
-  return dollars * 1'000'000 + std::stoll(micros);
-}
-
 /// A plain YAML scalar as JSON: booleans, null and numbers in JSON's own spelling typed, anything else
 /// text ("0123" stays an id, "1_000" and "inf" stay text).
 nlohmann::json typed_scalar(const std::string& text) {
@@ -179,7 +157,7 @@ class Entry {
   std::optional<Micros> money(const char* key) {
     auto value = text(key);
     if (!value) return std::nullopt;
-    auto micros = parse_micros(*value);
+    auto micros = parse_usd(*value);
     if (!micros) {
       fail(std::string(key) + " must be a non-negative amount in USD with at most 6 decimals, not " +
            quote(*value));
@@ -281,7 +259,7 @@ ProviderSpec parse_provider(const YAML::Node& node, std::size_t i) {
 
   auto settings = nlohmann::json::object();
   if (auto timeout = e.text("timeout_s")) {
-    auto micros = parse_micros(*timeout);
+    auto micros = parse_usd(*timeout);
     if (!micros || *micros == 0) e.fail("timeout_s must be a positive number of seconds");
     settings["timeout_s"] = typed_scalar(*timeout);
   }

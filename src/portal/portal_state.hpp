@@ -1,0 +1,27 @@
+#pragma once
+
+#include <memory>
+
+#include "switchyard/portal/portal.hpp"
+
+namespace switchyard::portal {
+
+/// What every route of the module shares: the parts, the settings, and things made once at start.
+struct Portal {
+  PortalParts parts;
+  PortalSettings settings;
+  /// An Argon2id hash of nothing anyone knows: an unknown email is checked against it, so that it costs as
+  /// much time as a wrong password.
+  std::string decoy_password_hash;
+};
+
+using SharedPortal = std::shared_ptr<const Portal>;
+
+void add_sign_in_routes(http::Router& router, const SharedPortal& portal);
+void add_token_routes(http::Router& router, const SharedPortal& portal);
+void add_tenant_routes(http::Router& router, const SharedPortal& portal);
+void add_member_routes(http::Router& router, const SharedPortal& portal);
+void add_provider_key_routes(http::Router& router, const SharedPortal& portal);
+void add_admin_identity_routes(http::Router& router, const SharedPortal& portal);
+
+}  // namespace switchyard::portal
