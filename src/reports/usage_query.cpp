@@ -165,7 +165,10 @@ std::optional<Instant> parse_rfc3339(std::string_view text) {
   if (!offset || pos != text.size()) return std::nullopt;
 
   auto local = std::chrono::sys_days{date} + hours{*hour} + minutes{*minute} + seconds{*second} + fraction;
-  return Instant{local - *offset};
+  Instant instant{local - *offset};
+  // No usage predates the epoch, and Postgres has no year 0 that an early date and an offset could reach.
+  if (instant < Instant{}) return std::nullopt;
+  return instant;
 }
 
 std::string format_rfc3339(Instant instant, std::chrono::seconds offset, bool utc_as_z) {

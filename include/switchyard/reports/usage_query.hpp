@@ -47,7 +47,8 @@ inline constexpr std::size_t kMaxListItems = 100;
 /// lists). Throws ApiError 400 invalid_request_error naming the offending parameter.
 UsageQuery parse_usage_query(const http::Request& request);
 
-/// An RFC 3339 date-time with `Z` or a numeric offset (`2025-11-01T00:00:00.5-04:00`); nullopt otherwise.
+/// An RFC 3339 date-time with `Z` or a numeric offset (`2025-11-01T00:00:00.5-04:00`) from 1970 on; nullopt
+/// otherwise.
 /// A space where the offset's sign belongs is read as `+`: an unencoded `+` in a query string arrives so.
 std::optional<Instant> parse_rfc3339(std::string_view text);
 
