@@ -6,13 +6,13 @@
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <charconv>
-#include <cmath>
 #include <functional>
 #include <limits>
 #include <stdexcept>
 
 #include "switchyard/core/crypto.hpp"
 #include "switchyard/core/error.hpp"
+#include "switchyard/core/money.hpp"
 
 extern char** environ;
 
@@ -104,7 +104,8 @@ std::vector<std::string> parse_list(const std::string& text) {
     auto comma = text.find(',', start);
     auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     auto first = item.find_first_not_of(" \t");
-    if (first != std::string::npos) items.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
+    if (first != std::string::npos)
+      items.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -261,14 +262,15 @@ const std::vector<Setting>& settings() {
            c.tenancy.personal_limits.budget_micros.reset();
            return;
          }
-         std::size_t used = 0;
-         double usd = std::stod(v, &used);
-         if (used != v.size() || usd < 0 || usd > 1e12) throw std::invalid_argument{"'" + v + "' is not an amount"};
-         c.tenancy.personal_limits.budget_micros = static_cast<Micros>(std::llround(usd * 1e6));
+         auto micros = parse_usd(v);
+         if (!micros) throw std::invalid_argument{"'" + v + "' is not an amount in USD"};
+         c.tenancy.personal_limits.budget_micros = *micros;
        }},
-      cap("tenancy.personal_rpm", 1'000'000'000, "requests per minute of a new personal tenant (empty: unlimited)",
+      cap("tenancy.personal_rpm", 1'000'000'000,
+          "requests per minute of a new personal tenant (empty: unlimited)",
           [](Config& c) -> std::optional<std::int64_t>& { return c.tenancy.personal_limits.rpm; }),
-      cap("tenancy.personal_tpm", 1'000'000'000'000, "tokens per minute of a new personal tenant (empty: unlimited)",
+      cap("tenancy.personal_tpm", 1'000'000'000'000,
+          "tokens per minute of a new personal tenant (empty: unlimited)",
           [](Config& c) -> std::optional<std::int64_t>& { return c.tenancy.personal_limits.tpm; }),
       cap("tenancy.personal_parallel", 1'000'000,
           "requests in flight at once of a new personal tenant (empty: unlimited)",
@@ -282,7 +284,8 @@ const std::vector<Setting>& settings() {
            [](Config& c) -> std::string& { return c.oidc.client_id; }),
       text("oidc.client_secret", "", "the client secret registered with the issuer",
            [](Config& c) -> std::string& { return c.oidc.client_secret; }),
-      text("oidc.redirect_uri", "", "the callback registered with the issuer (empty: <public_url>/auth/oidc/callback)",
+      text("oidc.redirect_uri", "",
+           "the callback registered with the issuer (empty: <public_url>/auth/oidc/callback)",
            [](Config& c) -> std::string& { return c.oidc.redirect_uri; }),
       text("oidc.scopes", "openid email profile", "scopes asked for",
            [](Config& c) -> std::string& { return c.oidc.scopes; }),

@@ -94,9 +94,9 @@ struct OidcSettings {
   std::string client_secret;
   std::string redirect_uri;  ///< empty: public_url + /auth/oidc/callback
   std::string scopes = "openid email profile";
-  std::string role_claim = "groups";            ///< claim holding the user's roles (string or array)
-  std::vector<std::string> allowed_roles;       ///< empty: any role; else one of these is required
-  std::vector<std::string> admin_roles;         ///< these make the user a platform administrator
+  std::string role_claim = "groups";       ///< claim holding the user's roles (string or array)
+  std::vector<std::string> allowed_roles;  ///< empty: any role; else one of these is required
+  std::vector<std::string> admin_roles;    ///< these make the user a platform administrator
   bool enabled() const { return !issuer.empty(); }
 };
 
