@@ -14,6 +14,7 @@
 #include "api_key_error.hpp"
 #include "flight.hpp"
 #include "negative_cache.hpp"
+#include "switchyard/auth/provider_keys.hpp"
 #include "switchyard/core/crypto.hpp"
 #include "switchyard/core/error.hpp"
 #include "switchyard/store/postgres_pool.hpp"
@@ -60,7 +61,8 @@ BudgetPeriod budget_period(const std::string& text) {
   return BudgetPeriod::monthly;
 }
 
-std::optional<Principal> load_principal(pqxx::work& tx, const std::string& hash_hex) {
+std::optional<Principal> load_principal(pqxx::work& tx, const crypto::MasterKey& master_key,
+                                        const std::string& hash_hex) {
   auto result = tx.exec_params(kLoadKey, hash_hex);
   if (result.empty()) return std::nullopt;
   const auto& row = result[0];
@@ -84,6 +86,7 @@ std::optional<Principal> load_principal(pqxx::work& tx, const std::string& hash_
   }
   p.granted_aliases = nlohmann::json::parse(row[18].as<std::string>()).get<std::vector<std::string>>();
   std::sort(p.granted_aliases.begin(), p.granted_aliases.end());
+  p.own_provider_keys = load_own_provider_keys(tx, master_key, p.tenant_id, p.user_id);
   return p;
 }
 
@@ -160,8 +163,8 @@ struct KeyCache::State {
     PrincipalPtr principal;
     try {
       auto hash_hex = crypto::hex(hash);
-      auto loaded =
-          co_await self->pool.transact([&hash_hex](pqxx::work& tx) { return load_principal(tx, hash_hex); });
+      auto loaded = co_await self->pool.transact(
+          [&](pqxx::work& tx) { return load_principal(tx, self->master_key, hash_hex); });
       if (loaded && !loaded->expired(std::chrono::system_clock::now())) {
         principal = std::make_shared<const Principal>(std::move(*loaded));
       }

@@ -5,6 +5,7 @@
 #include "settlement.hpp"
 #include "switchyard/auth/api_key.hpp"
 #include "switchyard/auth/key_cache.hpp"
+#include "switchyard/auth/provider_keys.hpp"
 #include "switchyard/core/error.hpp"
 #include "switchyard/http/sse.hpp"
 #include "switchyard/providers/provider.hpp"
@@ -157,7 +158,9 @@ asio::awaitable<http::Response> generate(GatewayParts parts, GatewayConfig confi
                    "This API key may only read: it cannot call " + std::string(context.request.path()) + ".");
   }
   auto request = parse_request(operation, context.request.body);
-  auto model = co_await parts.catalog.resolve(*principal, request.alias, providers::capability_of(operation));
+  auto resolved =
+      co_await parts.catalog.resolve(*principal, request.alias, providers::capability_of(operation));
+  auto model = auth::with_own_credentials(resolved, *principal);
   const auto& request_id = context.log.request_id();
   auto& provider = provider_for(parts, *model->provider);
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ struct Principal {
   /// true: the tenant may use every enabled model; false: only `granted_aliases`.
   bool all_models = true;
   std::vector<std::string> granted_aliases;  ///< sorted
+  /// The user's and tenant's own provider keys (bring your own key), by provider id: the user's win.
+  /// Never log them.
+  std::map<std::string, std::string> own_provider_keys;
 
   /// Whether the tenant's grants cover `alias` (whether the model exists and is enabled is the catalogue's
   /// business).
