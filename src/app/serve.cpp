@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <pqxx/except>
 
+#include "switchyard/admin/admin_routes.hpp"
 #include "switchyard/auth/catalog.hpp"
 #include "switchyard/auth/changes.hpp"
 #include "switchyard/auth/key_cache.hpp"
@@ -127,6 +128,7 @@ int serve(const Config& config) {
   identity::LoginThrottle login_throttle(redis, config.auth);
   portal::add_portal_routes(router, {pool, authenticator, login_throttle, master_key},
                             {config.auth, config.tenancy, config.server.public_url});
+  admin::add_admin_routes(router, {pool, authenticator, keys, master_key});
   http::StaticFiles static_files(config.server.static_dir);
   router.set_fallback([&static_files](http::RequestContext& context) -> asio::awaitable<http::Response> {
     co_return static_files.serve(context.request);
