@@ -19,6 +19,7 @@
 #include "switchyard/identity/caller.hpp"
 #include "switchyard/identity/login_throttle.hpp"
 #include "switchyard/limits/admission.hpp"
+#include "switchyard/oidc/routes.hpp"
 #include "switchyard/ops/operational_routes.hpp"
 #include "switchyard/portal/portal.hpp"
 #include "switchyard/providers/mock.hpp"
@@ -128,6 +129,7 @@ int serve(const Config& config) {
   identity::LoginThrottle login_throttle(redis, config.auth);
   portal::add_portal_routes(router, {pool, authenticator, login_throttle, master_key},
                             {config.auth, config.tenancy, config.server.public_url});
+  oidc::add_oidc_routes(router, {pool, master_key, upstream}, oidc::oidc_options(config));
   admin::add_admin_routes(router, {pool, authenticator, keys, master_key});
   http::StaticFiles static_files(config.server.static_dir);
   router.set_fallback([&static_files](http::RequestContext& context) -> asio::awaitable<http::Response> {

@@ -16,7 +16,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxDocumentBytes = 1u << 20;
 constexpr std::chrono::hours kDiscoveryLifetime{1};
-constexpr std::chrono::seconds kJwksRefetchInterval{60};
 // A key set is refetched when it has aged this much, even if no token asked for a new key: keys the issuer
 // withdrew stop being trusted.
 constexpr std::chrono::hours kJwksLifetime{24};
@@ -94,8 +93,8 @@ std::string id_token_of(std::string_view token_response) {
   return id_token->get<std::string>();
 }
 
-Issuer::Issuer(http::UpstreamClient& upstream, OidcSettings settings, IssuerDeadlines deadlines)
-    : upstream_(upstream), settings_(std::move(settings)), deadlines_(deadlines) {}
+Issuer::Issuer(http::UpstreamClient& upstream, OidcSettings settings, IssuerTiming timing)
+    : upstream_(upstream), settings_(std::move(settings)), timing_(timing) {}
 
 asio::awaitable<std::string> Issuer::fetch(std::string url, std::string method, std::string body,
                                            std::vector<std::pair<std::string, std::string>> headers,
@@ -106,7 +105,7 @@ asio::awaitable<std::string> Issuer::fetch(std::string url, std::string method, 
   request.body = std::move(body);
   request.headers.add("Accept", "application/json");
   for (auto& [name, value] : headers) request.headers.add(std::move(name), std::move(value));
-  request.deadlines = {deadlines_.connect, deadlines_.total, deadlines_.total, deadlines_.total};
+  request.deadlines = {timing_.connect, timing_.total, timing_.total, timing_.total};
   std::string failure;
   try {
     auto response = co_await upstream_.send(std::move(request));
@@ -147,7 +146,7 @@ asio::awaitable<std::vector<VerificationKey>> Issuer::keys(bool refresh) {
     std::lock_guard lock(mutex_);
     if (keys_) {
       auto age = now - keys_->fetched_at;
-      bool stale = age >= kJwksLifetime || (refresh && age >= kJwksRefetchInterval);
+      bool stale = age >= kJwksLifetime || (refresh && age >= timing_.jwks_refetch_interval);
       if (!stale) co_return keys_->keys;
     }
   }

@@ -56,18 +56,20 @@ class IssuerUnavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Deadlines of the calls to the issuer.
-struct IssuerDeadlines {
+/// Deadlines of the calls to the issuer, and how often an unknown `kid` may refetch the JWKS.
+struct IssuerTiming {
   std::chrono::milliseconds connect{3000};
   std::chrono::milliseconds total{10000};
+  std::chrono::milliseconds jwks_refetch_interval{60000};
 };
 
 /// The issuer's endpoints and keys, fetched with the upstream client and cached: discovery for an hour,
-/// the JWKS until a token names a key it lacks, which refetches it at most once a minute.
+/// the JWKS until a token names a key it lacks, which refetches it at most once a minute
+/// (jwks_refetch_interval).
 /// Thread-safe: one instance serves every event loop. The upstream client must outlive it.
 class Issuer {
  public:
-  Issuer(http::UpstreamClient& upstream, OidcSettings settings, IssuerDeadlines deadlines = {});
+  Issuer(http::UpstreamClient& upstream, OidcSettings settings, IssuerTiming timing = {});
 
   const OidcSettings& settings() const { return settings_; }
 
@@ -96,7 +98,7 @@ class Issuer {
 
   http::UpstreamClient& upstream_;
   const OidcSettings settings_;
-  const IssuerDeadlines deadlines_;
+  const IssuerTiming timing_;
 
   std::mutex mutex_;  // guards the caches; never held across a co_await
   std::optional<Discovery> discovery_;
