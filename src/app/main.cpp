@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "serve.hpp"
 #include "switchyard/core/config.hpp"
 #include "switchyard/core/crypto.hpp"
@@ -27,8 +28,27 @@ Commands:
   serve            run the gateway: the /v1 API, the portal API and the portal
   migrate          apply the schema migrations the database lacks
   seed FILE        upsert the providers, models, tenants, users and API keys FILE declares
+  tenant create NAME [--budget-usd X] [--rpm N] [--tpm N] [--parallel N]
+                   add a shared tenant (an organisation) and print its id
+  tenant list      list the tenants, their limits and JWT algorithm
+  tenant jwt TENANT (--hs256-secret SECRET | --hs256-generate | --rs256-public-key FILE | --off)
+                   set the key the tenant's JWTs are verified with (or accept none)
+  user create TENANT EXTERNAL_ID
+                   make the tenant's user that X-User-ID EXTERNAL_ID names; print its internal id
+  user list TENANT list the tenant's users
+  key create TENANT PROVIDER API_KEY [--user-id ID]
+                   store a provider key of the tenant (or of one of its users), replacing any
+  key list TENANT  list the tenant's and its users' provider keys, masked
+  key delete TENANT PROVIDER [--user-id ID]
+                   delete one of them
+  jwt mint --tenant TENANT [--ttl-s N] [--private-key FILE]
+                   print a token of the tenant (HS256 with its secret; RS256 with the private key given)
   --version        print the version
   --help           print this help
+
+TENANT is a tenant's id or name; ID is a user's internal id or X-User-ID. The management verbs need
+SWITCHYARD_DATABASE_URL and SWITCHYARD_MASTER_KEY only, print JSON or a table, and exit 0 on success, 2 on a
+bad command line, 1 on failure.
 
 Settings come from the YAML file given with --config, then from SWITCHYARD_* environment variables
 (SWITCHYARD_DATABASE_URL, SWITCHYARD_REDIS_URL, SWITCHYARD_MASTER_KEY, SWITCHYARD_LISTEN,
@@ -104,6 +124,17 @@ int run(const Invocation& invocation) {
     return seed_command(load_config(invocation.config_file, env, {.database = true, .master_key = true}),
                         invocation.arguments.front());
   }
+  using Verb = int (*)(const Config&, const std::vector<std::string>&);
+  static const std::vector<std::pair<std::string, Verb>> kManagementVerbs = {{"tenant", app::tenant_command},
+                                                                             {"user", app::user_command},
+                                                                             {"key", app::key_command},
+                                                                             {"jwt", app::jwt_command}};
+  for (const auto& [name, verb] : kManagementVerbs) {
+    if (command == name) {
+      return verb(load_config(invocation.config_file, env, {.database = true, .master_key = true}),
+                  invocation.arguments);
+    }
+  }
   std::cerr << "switchyard: unknown command line\n" << kUsage;
   return kExitUsage;
 }
@@ -124,6 +155,9 @@ int main(int argc, char** argv) {
   }
   try {
     return run(*invocation);
+  } catch (const app::UsageError& error) {
+    std::cerr << "switchyard: " << error.what() << "\n";
+    return kExitUsage;
   } catch (const ConfigError& error) {
     std::cerr << "switchyard: " << error.what() << "\n";
     return kExitUsage;

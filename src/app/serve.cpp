@@ -18,6 +18,7 @@
 #include "switchyard/http/upstream_client.hpp"
 #include "switchyard/identity/caller.hpp"
 #include "switchyard/identity/login_throttle.hpp"
+#include "switchyard/jwt_orgs/authenticator.hpp"
 #include "switchyard/limits/admission.hpp"
 #include "switchyard/oidc/routes.hpp"
 #include "switchyard/ops/operational_routes.hpp"
@@ -99,17 +100,20 @@ int serve(const Config& config) {
 
   crypto::MasterKey master_key(config.master_key);
   auth::KeyCache keys(pool, master_key, {.ttl = config.auth.cache_ttl});
+  jwt_orgs::Authenticator jwt(pool, master_key, {.ttl = config.auth.cache_ttl});
   auth::Catalog catalog(pool, master_key, {.ttl = config.auth.cache_ttl});
   auth::ChangeListener changes(
       postgres::connection_string(config.database.url, config.database.connect_timeout),
       {.changed =
            [&](const auth::Change& change) {
              keys.apply(change);
+             jwt.apply(change);
              catalog.apply(change);
            },
        .resync =
            [&] {
              keys.resync();
+             jwt.resync();
              catalog.resync();
            }});
   limits::Admitter admitter(redis, {.lease_ttl = config.limits.lease_ttl,
@@ -123,7 +127,7 @@ int serve(const Config& config) {
 
   http::Router router;
   ops::add_operational_routes(router, metrics, readiness_checks(pool, redis), config.ready.check_timeout);
-  gateway::add_gateway_routes(router, {keys, catalog, admitter, usage_writer, openai_wire, mock},
+  gateway::add_gateway_routes(router, {keys, catalog, admitter, usage_writer, openai_wire, mock, &jwt},
                               {.default_max_tokens = config.gateway.default_max_tokens});
   identity::Authenticator authenticator(pool, keys, master_key);
   identity::LoginThrottle login_throttle(redis, config.auth);

@@ -8,6 +8,8 @@
 #include "switchyard/auth/provider_keys.hpp"
 #include "switchyard/core/error.hpp"
 #include "switchyard/http/sse.hpp"
+#include "switchyard/jwt_orgs/authenticator.hpp"
+#include "switchyard/jwt_orgs/token.hpp"
 #include "switchyard/providers/provider.hpp"
 #include "switchyard/usage/usage_record.hpp"
 
@@ -74,11 +76,19 @@ providers::Provider& provider_for(GatewayParts& parts, const auth::ProviderInfo&
                  "The provider of this model (type " + type + ") is not supported by this gateway yet.");
 }
 
+/// An API key through the key cache, or an organisation's JWT (spec 002) with its X-User-ID.
 asio::awaitable<std::shared_ptr<const auth::Principal>> authenticate(auth::KeyCache& keys,
+                                                                     jwt_orgs::Authenticator* jwt,
                                                                      http::RequestContext& context) {
   auto key = auth::presented_api_key(context.request.headers.find("Authorization"),
                                      context.request.headers.find("x-api-key"));
-  auto principal = co_await keys.authenticate(key);
+  std::shared_ptr<const auth::Principal> principal;
+  if (jwt && jwt_orgs::looks_like_jwt(key)) {
+    auto user_header = context.request.headers.find(jwt_orgs::kUserIdHeader);
+    principal = co_await jwt->authenticate(key, user_header);
+  } else {
+    principal = co_await keys.authenticate(key);
+  }
   context.tenant = principal->tenant_name;
   co_return principal;
 }
@@ -152,7 +162,7 @@ http::BodyProducer relay(std::shared_ptr<Settlement> settlement,
 
 asio::awaitable<http::Response> generate(GatewayParts parts, GatewayConfig config, Operation operation,
                                          http::RequestContext& context) {
-  auto principal = co_await authenticate(parts.keys, context);
+  auto principal = co_await authenticate(parts.keys, parts.jwt, context);
   if (!principal->scopes.write) {
     throw ApiError(403, "permission_error", "insufficient_scope",
                    "This API key may only read: it cannot call " + std::string(context.request.path()) + ".");
@@ -223,13 +233,13 @@ void add_gateway_routes(http::Router& router, GatewayParts parts, GatewayConfig 
   router.add("POST", "/v1/embeddings", generation(Operation::embeddings));
 
   router.add("GET", "/v1/models", [parts](http::RequestContext& context) -> asio::awaitable<http::Response> {
-    auto principal = co_await authenticate(parts.keys, context);
+    auto principal = co_await authenticate(parts.keys, parts.jwt, context);
     auto models = co_await parts.catalog.models_for(*principal);
     co_return http::Response::json(200, models_list(models));
   });
   router.add("GET", "/v1/models/{id}",
              [parts](http::RequestContext& context) -> asio::awaitable<http::Response> {
-               auto principal = co_await authenticate(parts.keys, context);
+               auto principal = co_await authenticate(parts.keys, parts.jwt, context);
                auto model = co_await parts.catalog.resolve(*principal, context.params.at("id"), "");
                co_return http::Response::json(200, model_object(*model));
              });

@@ -45,7 +45,8 @@ Settlement::Settlement(GatewayParts parts, asio::any_io_executor executor, limit
   record_.id = usage::new_usage_id();
   record_.request_id = std::move(request_id);
   record_.tenant_id = principal.tenant_id;
-  record_.api_key_id = principal.key_id;
+  // A JWT organisation's principal has no key: its rows carry the user and a null api_key_id.
+  if (!principal.key_id.empty()) record_.api_key_id = principal.key_id;
   record_.user_id = principal.user_id;
   record_.model_alias = model.alias;
   record_.provider = model.provider->name;

@@ -12,6 +12,9 @@ class Catalog;
 namespace switchyard::limits {
 class Admitter;
 }
+namespace switchyard::jwt_orgs {
+class Authenticator;
+}
 namespace switchyard::usage {
 class UsageWriter;
 }
@@ -38,6 +41,8 @@ struct GatewayParts {
   usage::UsageWriter& usage;
   providers::Provider& openai_wire;  ///< openai, openai_compatible, azure
   providers::Provider& mock;
+  /// Bearer JWTs of JWT organisations (spec 002); null: API keys only.
+  jwt_orgs::Authenticator* jwt = nullptr;
 };
 
 /// `POST /v1/chat/completions`, `POST /v1/completions`, `POST /v1/embeddings`, `GET /v1/models`,
