@@ -25,6 +25,7 @@
 #include "switchyard/portal/portal.hpp"
 #include "switchyard/providers/mock.hpp"
 #include "switchyard/providers/openai_wire.hpp"
+#include "switchyard/reports/usage_routes.hpp"
 #include "switchyard/store/migrations.hpp"
 #include "switchyard/store/postgres_pool.hpp"
 #include "switchyard/store/redis_client.hpp"
@@ -135,6 +136,7 @@ int serve(const Config& config) {
                             {config.auth, config.tenancy, config.server.public_url});
   oidc::add_oidc_routes(router, {pool, master_key, upstream}, oidc::oidc_options(config));
   admin::add_admin_routes(router, {pool, authenticator, keys, master_key});
+  reports::add_usage_routes(router, pool, authenticator);
   http::StaticFiles static_files(config.server.static_dir);
   router.set_fallback([&static_files](http::RequestContext& context) -> asio::awaitable<http::Response> {
     co_return static_files.serve(context.request);

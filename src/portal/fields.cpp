@@ -92,12 +92,11 @@ LimitsPatch limits_patch(const nlohmann::json& body) {
 void check_within(const Limits& wanted, const Limits& ceiling, const std::string& ceiling_name) {
   auto check = [&](const char* field, const std::optional<std::int64_t>& value,
                    const std::optional<std::int64_t>& cap, auto format) {
-    if (!cap) return;
-    if (!value || *value > *cap) {
-      throw ApiError::invalid_request(std::string("'") + field + "' may be at most " + format(*cap) +
-                                          ", the " + ceiling_name + "'s; leave it unset only where the " +
-                                          ceiling_name + " has no limit.",
-                                      field);
+    if (!cap || !value) return;
+    if (*value > *cap) {
+      throw ApiError::invalid_request(
+          std::string("'") + field + "' may be at most " + format(*cap) + ", the " + ceiling_name + "'s.",
+          field);
     }
   };
   auto count = [](std::int64_t value) { return std::to_string(value); };

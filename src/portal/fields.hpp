@@ -35,7 +35,8 @@ struct LimitsPatch {
 };
 LimitsPatch limits_patch(const nlohmann::json& body);
 
-/// 400 naming the first cap of `wanted` above `ceiling` (an unlimited cap under a limited ceiling too).
+/// 400 naming the first cap of `wanted` above `ceiling`. A cap `wanted` leaves unset is no refusal: the
+/// ceiling still bounds it at admission.
 void check_within(const Limits& wanted, const Limits& ceiling, const std::string& ceiling_name);
 
 /// {budget_usd, rpm, tpm, parallel}, null where unlimited.

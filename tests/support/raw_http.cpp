@@ -68,7 +68,9 @@ std::optional<RawResponse> RawConnection::read_response(bool head_request) {
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
-    response.headers[name] = value;
+    // Repeated fields (Set-Cookie) are kept joined, as RFC 9110 §5.3 combines them.
+    auto& kept = response.headers[name];
+    kept = kept.empty() ? value : kept + ", " + value;
     pos = next + 2;
   }
   if (response.status == 100) return read_response(head_request);

@@ -10,7 +10,7 @@ namespace switchyard::testing {
 
 struct RawResponse {
   int status = 0;
-  std::map<std::string, std::string> headers;  ///< names lower-cased
+  std::map<std::string, std::string> headers;  ///< names lower-cased; repeated fields joined with ", "
   std::string body;
 
   std::string header(const std::string& lower_name) const {
