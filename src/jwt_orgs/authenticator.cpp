@@ -223,11 +223,13 @@ struct Authenticator::State {
     }
     if (!is_uuid(tenant_id)) throw token_not_accepted("jwt: org_id is not a tenant id");
     auto& master_key = self->master_key;
-    auto key = co_await get(self, &State::tenants, tenant_id, self->options.negative_ttl,
-                            [&master_key, tenant_id](pqxx::work& tx) -> TenantKey {
-                              auto loaded = load_tenant_key(tx, master_key, tenant_id);
-                              return loaded ? std::make_shared<const TokenKey>(std::move(*loaded)) : nullptr;
-                            });
+    // Named before the co_await: GCC 12 destroys some temporaries of a co_await expression twice.
+    auto load_key = [&master_key, tenant_id](pqxx::work& tx) -> TenantKey {
+      auto loaded = load_tenant_key(tx, master_key, tenant_id);
+      return loaded ? std::make_shared<const TokenKey>(std::move(*loaded)) : nullptr;
+    };
+    auto key =
+        co_await get(self, &State::tenants, tenant_id, self->options.negative_ttl, std::move(load_key));
     if (!key) throw token_not_accepted("jwt: tenant " + tenant_id + " is unknown or accepts no JWTs");
     try {
       verify_token(token, *key, {.now = std::chrono::system_clock::now(), .leeway = self->options.leeway});
@@ -237,11 +239,12 @@ struct Authenticator::State {
     std::optional<std::string_view> header;
     if (user_header) header = *user_header;
     auto external_id = external_user_id(header);
-    auto principal =
-        co_await get(self, &State::users, user_cache_key(tenant_id, external_id), self->options.negative_ttl,
-                     [&master_key, tenant_id, external_id](pqxx::work& tx) {
-                       return load_principal(tx, master_key, tenant_id, external_id);
-                     });
+    auto load_user = [&master_key, tenant_id, external_id](pqxx::work& tx) {
+      return load_principal(tx, master_key, tenant_id, external_id);
+    };
+    auto cache_key = user_cache_key(tenant_id, external_id);
+    auto principal = co_await get(self, &State::users, std::move(cache_key), self->options.negative_ttl,
+                                  std::move(load_user));
     if (!principal)
       throw token_not_accepted("jwt: user " + external_id + " is disabled or no longer a member");
     co_return principal;
