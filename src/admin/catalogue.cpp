@@ -4,6 +4,7 @@
 #include <charconv>
 #include <span>
 
+#include "switchyard/auth/provider_keys.hpp"
 #include "switchyard/core/error.hpp"
 #include "switchyard/core/money.hpp"
 #include "switchyard/seed/seed.hpp"
@@ -18,8 +19,6 @@ constexpr std::size_t kMaxModelName = 256;
 constexpr std::size_t kMaxUrl = 2048;
 // A billion USD per million tokens is no price anyone means, and keeps every sum far from overflow.
 constexpr Micros kMaxMicrosPerMtok = 1'000'000'000'000'000;
-// The last four characters of a secret shorter than this would give away too much of it.
-constexpr std::size_t kMinMaskedLength = 12;
 constexpr int kMaxAuditPage = 100;
 
 /// Fields answers carry that a client may send back unchanged (a form filled from a GET): ignored.
@@ -292,17 +291,13 @@ std::string credentials_context(std::string_view provider_name) {
   return "provider:" + std::string(provider_name);
 }
 
-std::optional<std::string> masked_suffix(std::string_view secret) {
-  if (secret.size() < kMinMaskedLength) return std::nullopt;
-  return "..." + std::string(secret.substr(secret.size() - 4));
-}
-
 std::optional<std::string> credentials_hint(const json& credentials) {
   if (!credentials.is_object()) return std::nullopt;
   auto api_key = credentials.find("api_key");
-  if (api_key != credentials.end() && api_key->is_string()) return masked_suffix(api_key->get<std::string>());
+  if (api_key != credentials.end() && api_key->is_string())
+    return auth::masked_secret(api_key->get<std::string>());
   for (const auto& [key, value] : credentials.items()) {
-    if (value.is_string()) return masked_suffix(value.get<std::string>());
+    if (value.is_string()) return auth::masked_secret(value.get<std::string>());
   }
   return std::nullopt;
 }

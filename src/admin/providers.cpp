@@ -173,7 +173,14 @@ Answer delete_provider(pqxx::work& tx, const AdminCall& call) {
                        std::to_string(serving.size()) + " model(s) (" + aliases +
                        "): delete them or move them to another provider first, or disable the provider.");
   }
-  tx.exec_params("DELETE FROM providers WHERE id = $1", id);
+  try {
+    tx.exec_params("DELETE FROM providers WHERE id = $1", id);
+  } catch (const pqxx::foreign_key_violation&) {
+    // A model created for it since the check above: the schema's RESTRICT keeps it.
+    throw conflict("provider_in_use",
+                   "Provider \"" + before["name"].get<std::string>() +
+                       "\" now serves a model: delete or move it first, or disable the provider.");
+  }
   return call.changed(tx, {"provider.delete", "provider", id, std::nullopt, before, nullptr});
 }
 

@@ -59,9 +59,8 @@ void check_provider_settings(std::string_view type, const nlohmann::json& settin
 /// catalogue use it): renaming a provider re-encrypts them.
 std::string credentials_context(std::string_view provider_name);
 
-/// `...wxyz`: the last four characters of a secret long enough that they tell little; nullopt otherwise.
-std::optional<std::string> masked_suffix(std::string_view secret);
-/// What may be shown of decrypted credentials: the masked suffix of `api_key`, else of the first text field.
+/// What may be shown of decrypted credentials: `api_key` (else the first text field) masked as provider keys
+/// are (auth::masked_secret); nullopt when there is no text field.
 std::optional<std::string> credentials_hint(const nlohmann::json& credentials);
 
 /// The fields of a model body. Absent fields are nullopt. Prices arrive as `*_usd_per_mtok` (a number of

@@ -184,12 +184,12 @@ TEST(ProviderSettings, SecretsAreRefusedOutsideCredentials) {
             "settings.access_token");
 }
 
-TEST(MaskedSuffix, ShowsTheLastFourOfLongSecretsOnly) {
-  EXPECT_EQ(masked_suffix("sk-upstream-very-secret"), "...cret");
-  EXPECT_EQ(masked_suffix("short-key"), std::nullopt);
+TEST(CredentialsHint, MasksTheApiKeyElseTheFirstTextField) {
   EXPECT_EQ(credentials_hint({{"organization", "org-0123456789"}, {"api_key", "sk-0123456789abcd"}}),
             "...abcd");
   EXPECT_EQ(credentials_hint({{"access_key_id", "AKIA0123456789XYZW"}}), "...XYZW");
+  EXPECT_EQ(credentials_hint({{"api_key", "short"}}), "...");
+  EXPECT_EQ(credentials_hint({{"service_account", {{"private_key", "x"}}}}), std::nullopt);
   EXPECT_EQ(credentials_hint(json::object()), std::nullopt);
 }
 
