@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <thread>
@@ -10,6 +11,7 @@
 #include "support/fake_upstream.hpp"
 #include "support/test_env.hpp"
 #include "switchyard/core/crypto.hpp"
+#include "switchyard/jwt_orgs/store.hpp"
 
 namespace switchyard::testing {
 namespace {
@@ -249,6 +251,50 @@ TEST_F(JwtOrganisations, ANewSecretRefusesOldTokensWithinASecond) {
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(chat(old_token, "alice")->status, 401);
   EXPECT_EQ(cli({"jwt", "mint", "--tenant", "org-a"}).status, 1);
+}
+
+TEST_F(JwtOrganisations, ConcurrentFirstRequestsOfOneUserAllSucceed) {
+  auto token = mint("org-a");
+  std::vector<std::future<int>> requests;
+  for (int i = 0; i < 8; ++i) {
+    requests.push_back(std::async(std::launch::async, [&] {
+      auto response = chat(token, "dora");
+      return response ? response->status : -1;
+    }));
+  }
+  for (auto& request : requests) EXPECT_EQ(request.get(), 200);
+  pqxx::connection connection(database_.url());
+  pqxx::nontransaction tx(connection);
+  EXPECT_EQ(tx.exec("SELECT 1 FROM users WHERE display_name = 'dora'").size(), 1u);
+}
+
+/// Two processes seeing a new user at once: the second transaction waits for the first and takes its user.
+TEST(JwtUsers, ConcurrentFirstSightsInTwoTransactionsMakeOneUser) {
+  ScratchDatabase database;
+  ASSERT_EQ(run_to_end(kBinary, {"migrate"}, {{"SWITCHYARD_DATABASE_URL", database.url()}}).status, 0);
+  pqxx::connection first(database.url());
+  std::string tenant;
+  {
+    pqxx::work tx(first);
+    tenant = tx.exec1("INSERT INTO tenants (kind, name) VALUES ('shared', 'org') RETURNING id")[0]
+                 .as<std::string>();
+    tx.commit();
+  }
+  pqxx::work leader(first);
+  auto leader_id = jwt_orgs::ensure_user(leader, tenant, "racer");
+  auto follower = std::async(std::launch::async, [&] {
+    pqxx::connection second(database.url());
+    pqxx::work tx(second);
+    auto id = jwt_orgs::ensure_user(tx, tenant, "racer");
+    tx.commit();
+    return id;
+  });
+  EXPECT_EQ(follower.wait_for(300ms), std::future_status::timeout) << "the follower waits for the leader";
+  leader.commit();
+  EXPECT_EQ(follower.get(), leader_id);
+  pqxx::nontransaction check(first);
+  EXPECT_EQ(check.exec("SELECT 1 FROM users WHERE display_name = 'racer'").size(), 1u);
+  EXPECT_EQ(check.exec("SELECT 1 FROM memberships WHERE role = 'user'").size(), 1u);
 }
 
 }  // namespace
