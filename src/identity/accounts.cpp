@@ -46,9 +46,9 @@ std::string create_personal_tenant(pqxx::work& tx, const std::string& user_id,
   const auto& caps = tenancy.personal_limits;
   auto tenant_id = tx.exec_params1(
                          "INSERT INTO tenants (kind, name, budget_micros, rpm, tpm, parallel, all_models) "
-                         "VALUES ('personal', 'personal-' || $1, $2, $3, $4, $5, $6) RETURNING id",
-                         user_id, caps.budget_micros, caps.rpm, caps.tpm, caps.parallel,
-                         tenancy.personal_models.empty())[0]
+                         "VALUES ('personal', $1, $2, $3, $4, $5, $6) RETURNING id",
+                         std::string(kPersonalTenantPrefix) + user_id, caps.budget_micros, caps.rpm, caps.tpm,
+                         caps.parallel, tenancy.personal_models.empty())[0]
                        .as<std::string>();
   for (const auto& alias : tenancy.personal_models) {
     tx.exec_params(

@@ -44,8 +44,9 @@ std::string budget_period_of(const nlohmann::json& body, const std::string& fall
 
 std::string tenant_name_of(const nlohmann::json& body) {
   auto name = required_string(body, "name");
-  if (name.size() > 100 || name.rfind("personal-", 0) == 0) {
-    throw ApiError::invalid_request("'name' must have 1 to 100 characters and not start with 'personal-'.",
+  if (name.size() > 100 || name.rfind(kPersonalTenantPrefix, 0) == 0) {
+    throw ApiError::invalid_request("'name' must have 1 to 100 characters and not start with '" +
+                                        std::string(kPersonalTenantPrefix) + "'.",
                                     "name");
   }
   return name;

@@ -11,7 +11,6 @@
 namespace switchyard::seed {
 
 /// Personal tenants are named this and their user's id; a seed file may not claim such a name.
-inline constexpr std::string_view kPersonalTenantPrefix = "personal:";
 
 /// `text` in double quotes, escaped as JSON, for messages.
 std::string quote(std::string_view text);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 namespace switchyard {
 
@@ -15,6 +16,9 @@ struct Limits {
   std::optional<std::int64_t> tpm;       ///< tokens (prompt + completion) per minute
   std::optional<std::int64_t> parallel;  ///< requests in flight at once
 };
+
+/// A personal tenant's name is this prefix and its user's id; shared tenants may not take such names.
+inline constexpr std::string_view kPersonalTenantPrefix = "personal:";
 
 /// When a budget's spend starts again from zero (UTC boundaries); `total` never resets.
 enum class BudgetPeriod { daily, weekly, monthly, total };
