@@ -30,10 +30,7 @@ using ParamBuilder = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, OSS
 using Params = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
 using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
 using Pkey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
+using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 
 std::string member(const json& jwk, const char* name) {
   auto found = jwk.find(name);
@@ -111,11 +108,11 @@ Pkey ec_p256_key(const json& jwk) {
 }
 
 std::string pem_of(const Pkey& key) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  Bio bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PUBKEY(bio.get(), key.get()) != 1) throw std::runtime_error("PEM_write failed");
   char* data = nullptr;
   long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return {data, static_cast<std::size_t>(size)};
 }
 
 VerificationKey key_from_json(const json& jwk) {

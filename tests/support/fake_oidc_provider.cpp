@@ -60,7 +60,7 @@ std::string pem(const Pkey& key, bool private_half) {
   if (written != 1) throw std::runtime_error("PEM_write failed");
   char* data = nullptr;
   long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return {data, static_cast<std::size_t>(size)};
 }
 
 std::string bignum_param(const Pkey& key, const char* name) {

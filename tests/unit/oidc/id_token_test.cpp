@@ -16,21 +16,25 @@ constexpr const char* kIssuer = "https://idp.example.com/realms/acme";
 constexpr const char* kClient = "switchyard";
 constexpr const char* kNonce = "n-0S6_WzA2Mj";
 
+// Generated once for the whole suite: RSA key generation takes a while.
+const TestSigningKey& rsa() {
+  static const TestSigningKey key(KeyType::rsa, "rsa-1");
+  return key;
+}
+const TestSigningKey& ec() {
+  static const TestSigningKey key(KeyType::ec_p256, "ec-1");
+  return key;
+}
+/// Another RSA key under the published RSA key's kid.
+const TestSigningKey& stranger() {
+  static const TestSigningKey key(KeyType::rsa, "rsa-1");
+  return key;
+}
+
 class IdTokenTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    rsa_ = new TestSigningKey(KeyType::rsa, "rsa-1");
-    ec_ = new TestSigningKey(KeyType::ec_p256, "ec-1");
-    stranger_ = new TestSigningKey(KeyType::rsa, "rsa-1");
-  }
-  static void TearDownTestSuite() {
-    delete rsa_;
-    delete ec_;
-    delete stranger_;
-  }
-
   static std::vector<VerificationKey> keys() {
-    return {key_from_jwk(rsa_->public_jwk().dump()), key_from_jwk(ec_->public_jwk().dump())};
+    return {key_from_jwk(rsa().public_jwk().dump()), key_from_jwk(ec().public_jwk().dump())};
   }
 
   static json claims() {
@@ -65,31 +69,23 @@ class IdTokenTest : public ::testing::Test {
     }
     return c;
   }
-
-  static TestSigningKey* rsa_;
-  static TestSigningKey* ec_;
-  static TestSigningKey* stranger_;
 };
 
-TestSigningKey* IdTokenTest::rsa_ = nullptr;
-TestSigningKey* IdTokenTest::ec_ = nullptr;
-TestSigningKey* IdTokenTest::stranger_ = nullptr;
-
 TEST_F(IdTokenTest, AcceptsRs256) {
-  auto token = verify_id_token(rsa_->sign(claims()), keys(), check());
+  auto token = verify_id_token(rsa().sign(claims()), keys(), check());
   EXPECT_EQ(token.subject, "248289761001");
   EXPECT_EQ(token.claims["email"], "a@b.example");
 }
 
 TEST_F(IdTokenTest, AcceptsEs256) {
-  auto token = verify_id_token(ec_->sign(claims()), keys(), check());
+  auto token = verify_id_token(ec().sign(claims()), keys(), check());
   EXPECT_EQ(token.subject, "248289761001");
 }
 
 TEST_F(IdTokenTest, WithoutKidTheOnlyKeyIsUsed) {
-  std::vector<VerificationKey> only{key_from_jwk(ec_->public_jwk().dump())};
-  EXPECT_EQ(refusal_of(ec_->sign(claims(), false), only), std::nullopt);
-  EXPECT_EQ(refusal_of(ec_->sign(claims(), false)), Refusal::unknown_key);
+  std::vector<VerificationKey> only{key_from_jwk(ec().public_jwk().dump())};
+  EXPECT_EQ(refusal_of(ec().sign(claims(), false), only), std::nullopt);
+  EXPECT_EQ(refusal_of(ec().sign(claims(), false)), Refusal::unknown_key);
 }
 
 TEST_F(IdTokenTest, RefusesAnUnknownKid) {
@@ -100,9 +96,9 @@ TEST_F(IdTokenTest, RefusesAnUnknownKid) {
 }
 
 TEST_F(IdTokenTest, RefusesABadSignature) {
-  EXPECT_EQ(refusal_of(stranger_->sign(claims())), Refusal::bad_signature);
+  EXPECT_EQ(refusal_of(stranger().sign(claims())), Refusal::bad_signature);
   // A payload changed after signing.
-  auto token = rsa_->sign(claims());
+  auto token = rsa().sign(claims());
   auto first = token.find('.');
   auto second = token.find('.', first + 1);
   auto forged = crypto::base64url_encode(modified({{"sub", "admin"}}).dump());
@@ -118,7 +114,7 @@ TEST_F(IdTokenTest, RefusesAlgNone) {
 TEST_F(IdTokenTest, RefusesHmacSignedWithThePublicKey) {
   // The classic confusion: the public PEM used as an HMAC secret verifies if the header's alg is trusted.
   for (const char* alg : {"HS256", "HS384", "HS512"}) {
-    EXPECT_EQ(refusal_of(testing::hmac_or_unsigned_token(claims(), alg, rsa_->public_pem(), "rsa-1")),
+    EXPECT_EQ(refusal_of(testing::hmac_or_unsigned_token(claims(), alg, rsa().public_pem(), "rsa-1")),
               Refusal::unsupported_algorithm)
         << alg;
   }
@@ -131,7 +127,7 @@ TEST_F(IdTokenTest, RefusesAnAlgThatDisagreesWithTheKey) {
   EXPECT_EQ(refusal_of(ec_as_rsa.sign(claims())), Refusal::algorithm_mismatch);
   EXPECT_EQ(refusal_of(rsa_as_ec.sign(claims())), Refusal::algorithm_mismatch);
   auto header = crypto::base64url_encode(R"({"alg":"RS384","kid":"rsa-1"})");
-  auto token = rsa_->sign(claims());
+  auto token = rsa().sign(claims());
   EXPECT_EQ(refusal_of(header + token.substr(token.find('.'))), Refusal::unsupported_algorithm);
   auto critical = crypto::base64url_encode(R"({"alg":"RS256","kid":"rsa-1","crit":["exp"]})");
   EXPECT_EQ(refusal_of(critical + token.substr(token.find('.'))), Refusal::unsupported_algorithm);
@@ -144,53 +140,53 @@ TEST_F(IdTokenTest, RefusesMalformedTokens) {
   EXPECT_EQ(refusal_of("!!!.e30.sig"), Refusal::malformed);
   EXPECT_EQ(refusal_of(crypto::base64url_encode("[1]") + ".e30.sig"), Refusal::malformed);
   EXPECT_EQ(refusal_of(crypto::base64url_encode(R"({"kid":"rsa-1"})") + ".e30.sig"), Refusal::malformed);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"sub", nullptr}}))), Refusal::malformed);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"sub", ""}}))), Refusal::malformed);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"exp", nullptr}}))), Refusal::malformed);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"iat", nullptr}}))), Refusal::malformed);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"exp", "tomorrow"}}))), Refusal::malformed);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"sub", nullptr}}))), Refusal::malformed);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"sub", ""}}))), Refusal::malformed);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"exp", nullptr}}))), Refusal::malformed);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"iat", nullptr}}))), Refusal::malformed);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"exp", "tomorrow"}}))), Refusal::malformed);
   EXPECT_THROW(token_key_id("garbage"), TokenRefused);
 }
 
 TEST_F(IdTokenTest, RefusesAnotherIssuer) {
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"iss", "https://evil.example.com"}}))), Refusal::wrong_issuer);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"iss", std::string(kIssuer) + "/"}}))), Refusal::wrong_issuer);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"iss", nullptr}}))), Refusal::wrong_issuer);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"iss", "https://evil.example.com"}}))), Refusal::wrong_issuer);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"iss", std::string(kIssuer) + "/"}}))), Refusal::wrong_issuer);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"iss", nullptr}}))), Refusal::wrong_issuer);
 }
 
 TEST_F(IdTokenTest, RefusesAnotherAudience) {
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"aud", "someone-else"}}))), Refusal::wrong_audience);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"aud", {"x", "y"}}}))), Refusal::wrong_audience);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"aud", nullptr}}))), Refusal::wrong_audience);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"aud", {kClient}}}))), std::nullopt);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"aud", "someone-else"}}))), Refusal::wrong_audience);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"aud", {"x", "y"}}}))), Refusal::wrong_audience);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"aud", nullptr}}))), Refusal::wrong_audience);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"aud", {kClient}}}))), std::nullopt);
 }
 
 TEST_F(IdTokenTest, SeveralAudiencesNeedAzpNamingUs) {
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"aud", {kClient, "api"}}}))), Refusal::wrong_authorized_party);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"aud", {kClient, "api"}}, {"azp", "api"}}))),
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"aud", {kClient, "api"}}}))), Refusal::wrong_authorized_party);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"aud", {kClient, "api"}}, {"azp", "api"}}))),
             Refusal::wrong_authorized_party);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"aud", {kClient, "api"}}, {"azp", kClient}}))), std::nullopt);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"azp", "other"}}))), Refusal::wrong_authorized_party);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"aud", {kClient, "api"}}, {"azp", kClient}}))), std::nullopt);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"azp", "other"}}))), Refusal::wrong_authorized_party);
 }
 
 TEST_F(IdTokenTest, RefusesAnExpiredTokenBeyondTheLeeway) {
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"iat", kNow - 600}, {"exp", kNow - 61}}))), Refusal::expired);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"iat", kNow - 600}, {"exp", kNow - 59}}))), std::nullopt);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"iat", kNow - 600}, {"exp", kNow - 61}}))), Refusal::expired);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"iat", kNow - 600}, {"exp", kNow - 59}}))), std::nullopt);
 }
 
 TEST_F(IdTokenTest, RefusesTokensFromTheFuture) {
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"iat", kNow + 61}}))), Refusal::issued_in_future);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"iat", kNow + 59}}))), std::nullopt);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"nbf", kNow + 61}}))), Refusal::not_yet_valid);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"nbf", kNow + 30}}))), std::nullopt);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"iat", kNow + 61}}))), Refusal::issued_in_future);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"iat", kNow + 59}}))), std::nullopt);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"nbf", kNow + 61}}))), Refusal::not_yet_valid);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"nbf", kNow + 30}}))), std::nullopt);
 }
 
 TEST_F(IdTokenTest, RefusesAnotherNonce) {
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"nonce", "replayed"}}))), Refusal::nonce_mismatch);
-  EXPECT_EQ(refusal_of(rsa_->sign(modified({{"nonce", nullptr}}))), Refusal::nonce_mismatch);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"nonce", "replayed"}}))), Refusal::nonce_mismatch);
+  EXPECT_EQ(refusal_of(rsa().sign(modified({{"nonce", nullptr}}))), Refusal::nonce_mismatch);
   auto empty_nonce = check();
   empty_nonce.nonce.clear();
-  EXPECT_THROW(verify_id_token(rsa_->sign(modified({{"nonce", ""}})), keys(), empty_nonce), TokenRefused);
+  EXPECT_THROW(verify_id_token(rsa().sign(modified({{"nonce", ""}})), keys(), empty_nonce), TokenRefused);
 }
 
 TEST(IdTokenRefusal, EveryReasonHasAName) {
