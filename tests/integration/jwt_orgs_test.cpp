@@ -9,9 +9,12 @@
 
 #include "binary_support.hpp"
 #include "support/fake_upstream.hpp"
+#include "support/io_thread.hpp"
 #include "support/test_env.hpp"
 #include "switchyard/core/crypto.hpp"
+#include "switchyard/jwt_orgs/authenticator.hpp"
 #include "switchyard/jwt_orgs/store.hpp"
+#include "switchyard/store/postgres_pool.hpp"
 
 namespace switchyard::testing {
 namespace {
@@ -295,6 +298,95 @@ TEST(JwtUsers, ConcurrentFirstSightsInTwoTransactionsMakeOneUser) {
   pqxx::nontransaction check(first);
   EXPECT_EQ(check.exec("SELECT 1 FROM users WHERE display_name = 'racer'").size(), 1u);
   EXPECT_EQ(check.exec("SELECT 1 FROM memberships WHERE role = 'user'").size(), 1u);
+}
+
+/// The authenticator in one process: what it asks Postgres, and what a change notification makes it forget.
+class JwtAuthenticatorCache : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(run_to_end(kBinary, {"migrate"}, {{"SWITCHYARD_DATABASE_URL", database_.url()}}).status, 0);
+    pqxx::connection connection(database_.url());
+    pqxx::work tx(connection);
+    tenant_ =
+        tx.exec1(
+              "INSERT INTO tenants (kind, name, rpm, parallel) VALUES ('shared', 'org', 50, 4) RETURNING id")
+            [0]
+                .as<std::string>();
+    jwt_orgs::store_tenant_key(tx, master_key_, tenant_, key_);
+    tx.commit();
+  }
+
+  std::string token() {
+    auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    json claims = {{"org_id", tenant_}, {"iat", now.count()}, {"exp", now.count() + 600}};
+    return jwt_orgs::mint_token(claims, key_);
+  }
+
+  int status(jwt_orgs::Authenticator& jwt, const std::string& bearer, const std::string& user) {
+    try {
+      io_.run(jwt.authenticate(bearer, user));
+    } catch (const ApiError& error) {
+      return error.status();
+    }
+    return 200;
+  }
+
+  void sql(const std::string& statement) {
+    pqxx::connection connection(database_.url());
+    pqxx::work tx(connection);
+    tx.exec(statement);
+    tx.commit();
+  }
+
+  ScratchDatabase database_;
+  crypto::MasterKey master_key_{*crypto::base64_decode(kTestMasterKey)};
+  jwt_orgs::TokenKey key_{jwt_orgs::Algorithm::hs256, "the-organisation-secret-0123456789ab"};
+  std::string tenant_;
+  IoThread io_;
+};
+
+TEST_F(JwtAuthenticatorCache, ConcurrentMissesShareOneLoadAndHitsAskNothing) {
+  DatabaseConfig config;
+  config.url = database_.url();
+  config.pool_size = 2;
+  postgres::Pool pool(config);
+  jwt_orgs::Authenticator jwt(pool, master_key_);
+  auto bearer = token();
+  std::vector<std::future<std::shared_ptr<const auth::Principal>>> calls;
+  for (int i = 0; i < 16; ++i) calls.push_back(io_.spawn(jwt.authenticate(bearer, "user-1")));
+  std::shared_ptr<const auth::Principal> first;
+  for (auto& call : calls) {
+    auto principal = call.get();
+    if (!first) first = principal;
+    EXPECT_EQ(principal, first);
+  }
+  EXPECT_EQ(jwt.stats().loads, 2u) << "one for the tenant's key, one for the user";
+  EXPECT_TRUE(first->key_id.empty());
+  EXPECT_EQ(first->tenant_id, tenant_);
+  EXPECT_TRUE(first->user_id.has_value());
+  EXPECT_TRUE(first->scopes.read && first->scopes.write);
+  EXPECT_EQ(first->tenant_limits.rpm, 50);
+  EXPECT_EQ(first->tenant_limits.parallel, 4);
+  EXPECT_FALSE(first->key_limits.rpm || first->key_limits.tpm || first->key_limits.parallel ||
+               first->key_limits.budget_micros);
+
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(status(jwt, bearer, "user-1"), 200);
+  EXPECT_EQ(jwt.stats().loads, 2u) << "the hot path does not ask Postgres";
+
+  jwt.apply({auth::Change::Kind::tenant, tenant_});
+  ASSERT_EQ(status(jwt, bearer, "user-1"), 200);
+  EXPECT_EQ(jwt.stats().loads, 4u) << "a tenant change reloads its key and its users";
+
+  sql("UPDATE users SET disabled = true WHERE id = '" + *first->user_id + "'");
+  EXPECT_EQ(status(jwt, bearer, "user-1"), 200) << "until the change notification arrives";
+  jwt.apply({auth::Change::Kind::user, *first->user_id});
+  EXPECT_EQ(status(jwt, bearer, "user-1"), 401);
+
+  sql("DELETE FROM tenant_jwt_settings");
+  jwt.apply({auth::Change::Kind::tenant, tenant_});
+  EXPECT_EQ(status(jwt, bearer, "user-2"), 401);
+  EXPECT_EQ(status(jwt, "eyJhbGciOiJIUzI1NiJ9.e30.c2ln", "user-2"), 401) << "a token naming no tenant";
 }
 
 }  // namespace
