@@ -98,7 +98,7 @@ Issuer::Issuer(http::UpstreamClient& upstream, OidcSettings settings, IssuerTimi
 
 asio::awaitable<std::string> Issuer::fetch(std::string url, std::string method, std::string body,
                                            std::vector<std::pair<std::string, std::string>> headers,
-                                           bool want_ok) {
+                                           bool oauth_errors) {
   http::UpstreamRequest request;
   request.method = std::move(method);
   request.url = url;
@@ -110,7 +110,9 @@ asio::awaitable<std::string> Issuer::fetch(std::string url, std::string method, 
   try {
     auto response = co_await upstream_.send(std::move(request));
     auto text = co_await response->read_all(kMaxDocumentBytes);
-    if (!want_ok || response->status() == 200) co_return text;
+    // RFC 6749 §5.2: the token endpoint refuses a code or a client with 400 or 401 and a JSON body.
+    bool oauth_error = oauth_errors && (response->status() == 400 || response->status() == 401);
+    if (response->status() == 200 || oauth_error) co_return text;
     failure = "HTTP " + std::to_string(response->status());
   } catch (const http::UpstreamError& error) {
     if (error.kind() == http::UpstreamError::Kind::cancelled) throw;
@@ -127,7 +129,7 @@ asio::awaitable<Discovery> Issuer::discovery() {
   auto issuer = settings_.issuer;
   while (!issuer.empty() && issuer.back() == '/') issuer.pop_back();
   auto url = issuer + "/.well-known/openid-configuration";
-  auto document = co_await fetch(url, "GET", {}, {}, true);
+  auto document = co_await fetch(url, "GET", {}, {}, false);
   Discovery parsed;
   try {
     parsed = parse_discovery(document, settings_.issuer);
@@ -151,7 +153,7 @@ asio::awaitable<std::vector<VerificationKey>> Issuer::keys(bool refresh) {
     }
   }
   auto found = co_await discovery();
-  auto document = co_await fetch(found.jwks_uri, "GET", {}, {}, true);
+  auto document = co_await fetch(found.jwks_uri, "GET", {}, {}, false);
   std::vector<VerificationKey> fetched;
   try {
     fetched = keys_from_jwks(document);
@@ -172,8 +174,7 @@ asio::awaitable<std::string> Issuer::exchange_code(std::string code, std::string
   headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   if (auth == ClientAuth::secret_basic)
     headers.emplace_back("Authorization", basic_client_credentials(settings_));
-  // An OAuth error (a used or unknown code) comes as 400 with a JSON body: read it for the log.
-  auto answer = co_await fetch(found.token_endpoint, "POST", std::move(body), std::move(headers), false);
+  auto answer = co_await fetch(found.token_endpoint, "POST", std::move(body), std::move(headers), true);
   try {
     co_return id_token_of(answer);
   } catch (const std::invalid_argument& refused) {

@@ -93,7 +93,7 @@ class Issuer {
 
   boost::asio::awaitable<std::string> fetch(std::string url, std::string method, std::string body,
                                             std::vector<std::pair<std::string, std::string>> headers,
-                                            bool want_ok);
+                                            bool oauth_errors);
   boost::asio::awaitable<std::vector<VerificationKey>> keys(bool refresh);
 
   http::UpstreamClient& upstream_;
