@@ -201,9 +201,9 @@ void add_token_routes(http::Router& router, const SharedPortal& portal) {
 
   router.add("GET", "/user/tenants/{tenant_id}/keys",
              [portal](http::RequestContext& context) -> asio::awaitable<http::Response> {
-               auto caller = co_await portal->parts.authenticator.authenticate(context, Access::read);
-               auto membership = co_await identity::require_tenant(
-                   portal->parts.pool, caller, context.params.at("tenant_id"), Role::viewer);
+               auto call = co_await authenticate_for_tenant(*portal, context, Access::read, Role::viewer);
+               const auto& caller = call.caller;
+               const auto& membership = call.membership;
                auto only_user = own_keys_only(caller, membership);
                auto rows = co_await portal->parts.pool.transact([&](pqxx::work& tx) {
                  return tx.exec_params("SELECT " + key_columns() +
@@ -216,9 +216,9 @@ void add_token_routes(http::Router& router, const SharedPortal& portal) {
 
   router.add("POST", "/user/tenants/{tenant_id}/keys",
              [portal](http::RequestContext& context) -> asio::awaitable<http::Response> {
-               auto caller = co_await portal->parts.authenticator.authenticate(context, Access::write);
-               auto membership = co_await identity::require_tenant(
-                   portal->parts.pool, caller, context.params.at("tenant_id"), Role::user);
+               auto call = co_await authenticate_for_tenant(*portal, context, Access::write, Role::user);
+               const auto& caller = call.caller;
+               const auto& membership = call.membership;
                auto body = object_body(context.request);
                NewKey wanted{membership.tenant_id,
                              caller.user_id,
@@ -235,9 +235,9 @@ void add_token_routes(http::Router& router, const SharedPortal& portal) {
   router.add(
       "PATCH", "/user/tenants/{tenant_id}/keys/{key_id}",
       [portal](http::RequestContext& context) -> asio::awaitable<http::Response> {
-        auto caller = co_await portal->parts.authenticator.authenticate(context, Access::write);
-        auto membership = co_await identity::require_tenant(portal->parts.pool, caller,
-                                                            context.params.at("tenant_id"), Role::user);
+        auto call = co_await authenticate_for_tenant(*portal, context, Access::write, Role::user);
+        const auto& caller = call.caller;
+        const auto& membership = call.membership;
         auto body = object_body(context.request);
         auto patch = limits_patch(body);
         auto name = optional_string(body, "name");
@@ -270,9 +270,9 @@ void add_token_routes(http::Router& router, const SharedPortal& portal) {
 
   router.add("DELETE", "/user/tenants/{tenant_id}/keys/{key_id}",
              [portal](http::RequestContext& context) -> asio::awaitable<http::Response> {
-               auto caller = co_await portal->parts.authenticator.authenticate(context, Access::write);
-               auto membership = co_await identity::require_tenant(
-                   portal->parts.pool, caller, context.params.at("tenant_id"), Role::user);
+               auto call = co_await authenticate_for_tenant(*portal, context, Access::write, Role::user);
+               const auto& caller = call.caller;
+               const auto& membership = call.membership;
                auto only_user = own_keys_only(caller, membership);
                const auto& key_id = context.params.at("key_id");
                const auto& request_id = context.log.request_id();

@@ -107,9 +107,9 @@ std::string create_invite(pqxx::work& tx, const std::optional<std::string>& emai
 void add_member_routes(http::Router& router, const SharedPortal& portal) {
   router.add("GET", "/user/tenants/{tenant_id}/members",
              [portal](http::RequestContext& context) -> asio::awaitable<http::Response> {
-               auto caller = co_await portal->parts.authenticator.authenticate(context, Access::read);
-               auto membership = co_await identity::require_tenant(
-                   portal->parts.pool, caller, context.params.at("tenant_id"), Role::viewer);
+               auto call = co_await authenticate_for_tenant(*portal, context, Access::read, Role::viewer);
+               const auto& caller = call.caller;
+               const auto& membership = call.membership;
                auto rows = co_await portal->parts.pool.transact(
                    [&](pqxx::work& tx) { return tx.exec_params(member_query(""), membership.tenant_id); });
                auto data = nlohmann::json::array();
@@ -121,9 +121,9 @@ void add_member_routes(http::Router& router, const SharedPortal& portal) {
   // password gets an invite token with which to choose one at POST /v1/users/register.
   router.add("POST", "/user/tenants/{tenant_id}/members",
              [portal](http::RequestContext& context) -> asio::awaitable<http::Response> {
-               auto caller = co_await portal->parts.authenticator.authenticate(context, Access::write);
-               auto membership = co_await identity::require_tenant(
-                   portal->parts.pool, caller, context.params.at("tenant_id"), Role::admin);
+               auto call = co_await authenticate_for_tenant(*portal, context, Access::write, Role::admin);
+               const auto& caller = call.caller;
+               const auto& membership = call.membership;
                refuse_personal(membership);
                auto body = object_body(context.request);
                auto email = required_string(body, "email");
@@ -171,9 +171,9 @@ void add_member_routes(http::Router& router, const SharedPortal& portal) {
 
   router.add("PATCH", "/user/tenants/{tenant_id}/members/{user_id}",
              [portal](http::RequestContext& context) -> asio::awaitable<http::Response> {
-               auto caller = co_await portal->parts.authenticator.authenticate(context, Access::write);
-               auto membership = co_await identity::require_tenant(
-                   portal->parts.pool, caller, context.params.at("tenant_id"), Role::admin);
+               auto call = co_await authenticate_for_tenant(*portal, context, Access::write, Role::admin);
+               const auto& caller = call.caller;
+               const auto& membership = call.membership;
                refuse_personal(membership);
                auto body = object_body(context.request);
                auto role = role_of(body);

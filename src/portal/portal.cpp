@@ -5,6 +5,15 @@
 
 namespace switchyard::portal {
 
+boost::asio::awaitable<TenantCall> authenticate_for_tenant(const Portal& portal,
+                                                           http::RequestContext& context,
+                                                           identity::Access access, identity::Role minimum) {
+  auto caller = co_await portal.parts.authenticator.authenticate(context, access);
+  auto membership =
+      co_await identity::require_tenant(portal.parts.pool, caller, context.params.at("tenant_id"), minimum);
+  co_return TenantCall{std::move(caller), std::move(membership)};
+}
+
 void add_portal_routes(http::Router& router, PortalParts parts, PortalSettings settings) {
   auto portal = std::make_shared<const Portal>(
       Portal{parts, std::move(settings), crypto::hash_password(crypto::random_token())});

@@ -35,9 +35,10 @@ void add_tenant_routes(http::Router& router, const SharedPortal& portal) {
 
   router.add("GET", "/user/tenants/{tenant_id}",
              [portal](http::RequestContext& context) -> asio::awaitable<http::Response> {
-               auto caller = co_await portal->parts.authenticator.authenticate(context, Access::read);
-               auto membership = co_await identity::require_tenant(
-                   portal->parts.pool, caller, context.params.at("tenant_id"), identity::Role::viewer);
+               auto call =
+                   co_await authenticate_for_tenant(*portal, context, Access::read, identity::Role::viewer);
+               const auto& caller = call.caller;
+               const auto& membership = call.membership;
                auto tenant = co_await portal->parts.pool.transact([&](pqxx::work& tx) {
                  return *load_tenant_json(tx, membership.tenant_id, caller.user_id);
                });

@@ -1,6 +1,7 @@
 #include "binary_support.hpp"
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "support/test_env.hpp"
@@ -37,6 +38,19 @@ bool ServeProcess::wait_for(const std::string& target, int status, std::chrono::
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
+}
+
+std::string migrate_and_seed(const std::string& database_url, const std::string& seed_yaml) {
+  std::map<std::string, std::string> env = {{"SWITCHYARD_DATABASE_URL", database_url},
+                                            {"SWITCHYARD_MASTER_KEY", kTestMasterKey}};
+  auto migrated = run_to_end(kBinary, {"migrate"}, env);
+  if (migrated.status != 0) return "migrate failed: " + migrated.output;
+  TempDir dir;
+  auto seed = dir.path() / "seed.yaml";
+  std::ofstream(seed) << seed_yaml;
+  auto seeded = run_to_end(kBinary, {"seed", seed.string()}, env);
+  if (seeded.status != 0) return "seed failed: " + seeded.output;
+  return "";
 }
 
 }  // namespace switchyard::testing

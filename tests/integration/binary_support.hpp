@@ -17,6 +17,10 @@ inline const std::string kBinary = SWITCHYARD_BINARY;
 /// base64 of 32 bytes: a master key for tests only.
 inline const std::string kTestMasterKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
+/// Runs `switchyard migrate` and then `switchyard seed` with `seed_yaml` on the database at `database_url`,
+/// as an operator would. Returns "" on success, else what failed and the binary's output.
+std::string migrate_and_seed(const std::string& database_url, const std::string& seed_yaml);
+
 /// `switchyard serve` on a free port, with the given database and Redis.
 class ServeProcess {
  public:

@@ -1,8 +1,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -27,14 +25,7 @@ constexpr const char* kUpstreamSecret = "sk-upstream-very-secret";
 class Gateway : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::map<std::string, std::string> env = {{"SWITCHYARD_DATABASE_URL", database_.url()},
-                                              {"SWITCHYARD_MASTER_KEY", kTestMasterKey}};
-    ASSERT_EQ(run_to_end(kBinary, {"migrate"}, env).status, 0);
-    auto seed = std::filesystem::temp_directory_path() / ("gateway-seed-" + database_.name() + ".yaml");
-    std::ofstream(seed) << seed_yaml();
-    auto seeded = run_to_end(kBinary, {"seed", seed.string()}, env);
-    std::filesystem::remove(seed);
-    ASSERT_EQ(seeded.status, 0) << seeded.output;
+    ASSERT_EQ(migrate_and_seed(database_.url(), seed_yaml()), "");
     serve_.emplace(database_.url(), test_redis_url(),
                    std::map<std::string, std::string>{{"SWITCHYARD_AUTH_CACHE_TTL_S", "1"}});
     ASSERT_TRUE(serve_->wait_for("/health", 200, 20s)) << serve_->process().output();

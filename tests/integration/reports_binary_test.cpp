@@ -1,7 +1,5 @@
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -22,30 +20,25 @@ constexpr const char* kPassword = "correct-horse-battery";
 class ReportsBinary : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::map<std::string, std::string> env = {{"SWITCHYARD_DATABASE_URL", database_.url()},
-                                              {"SWITCHYARD_MASTER_KEY", kTestMasterKey}};
-    ASSERT_EQ(run_to_end(kBinary, {"migrate"}, env).status, 0);
-    auto seed = std::filesystem::temp_directory_path() / ("reports-seed-" + database_.name() + ".yaml");
-    std::ofstream(seed)
-        << "providers:\n"
-           "  - {name: mock, type: mock}\n"
-           "models:\n"
-           "  - {alias: mock-chat, provider: mock, upstream_model: mock-chat, capabilities: [chat]}\n"
-           "tenants:\n"
-           "  - {name: acme}\n"
-           "  - {name: beta}\n"
-           "users:\n"
-           "  - {email: alice@example.com, password: "
-        << kPassword
-        << ", memberships: [{tenant: acme, role: viewer}]}\n"
-           "  - {email: bob@example.com, password: "
-        << kPassword
-        << ", memberships: [{tenant: beta, role: owner}]}\n"
-           "  - {email: root@example.com, password: "
-        << kPassword << ", admin: true}\n";
-    auto seeded = run_to_end(kBinary, {"seed", seed.string()}, env);
-    std::filesystem::remove(seed);
-    ASSERT_EQ(seeded.status, 0) << seeded.output;
+    const std::string password = kPassword;
+    std::string seed =
+        "providers:\n"
+        "  - {name: mock, type: mock}\n"
+        "models:\n"
+        "  - {alias: mock-chat, provider: mock, upstream_model: mock-chat, capabilities: [chat]}\n"
+        "tenants:\n"
+        "  - {name: acme}\n"
+        "  - {name: beta}\n"
+        "users:\n"
+        "  - {email: alice@example.com, password: " +
+        password +
+        ", memberships: [{tenant: acme, role: viewer}]}\n"
+        "  - {email: bob@example.com, password: " +
+        password +
+        ", memberships: [{tenant: beta, role: owner}]}\n"
+        "  - {email: root@example.com, password: " +
+        password + ", admin: true}\n";
+    ASSERT_EQ(migrate_and_seed(database_.url(), seed), "");
 
     pqxx::connection connection(database_.url());
     pqxx::work tx(connection);
