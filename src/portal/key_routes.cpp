@@ -17,12 +17,17 @@ using identity::Role;
 
 constexpr std::int64_t kMaxExpiryDays = 3650;
 
+/// The hot path never writes to Postgres, so a key's last use is read from its newest usage row (an index
+/// lookup on usage_records_key_time_idx); last_used_at covers keys whose usage rows were pruned.
+constexpr const char* kLastUsed =
+    "GREATEST(k.last_used_at, (SELECT max(u.created_at) FROM usage_records u WHERE u.api_key_id = k.id))";
+
 std::string key_columns() {
   return "k.id, k.name, k.prefix, k.tenant_id, k.user_id, to_json(k.scopes)::text, k.budget_micros, k.rpm, "
          "k.tpm, "
          "k.parallel, " +
          rfc3339_sql("k.expires_at") + ", " + rfc3339_sql("k.revoked_at") + ", " +
-         rfc3339_sql("k.created_at") + ", " + rfc3339_sql("k.last_used_at") +
+         rfc3339_sql("k.created_at") + ", " + rfc3339_sql(kLastUsed) +
          ", (SELECT email FROM users WHERE id = k.user_id)";
 }
 

@@ -351,6 +351,18 @@ TEST_F(Portal, KeysStayWithinTheTenantsCeilingAndViewersCreateNone) {
   auto chat_answer = call("POST", "/v1/chat/completions", bearer(secret), chat("mock-chat"));
   EXPECT_EQ(chat_answer.status, 200) << chat_answer.raw.body;
   EXPECT_EQ(chat_answer.raw.header("x-ratelimit-limit-requests"), "30");
+  // Its use shows in the list once the usage row is written (behind the request, within seconds).
+  auto last_used = [&] {
+    auto listed = call("GET", "/user/tenants/" + acme + "/keys", member);
+    for (const auto& key : listed.body["data"]) {
+      if (key["id"] == created.body["id"]) return key["last_used_at"];
+    }
+    return json();
+  };
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (last_used().is_null() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(last_used().is_string());
 
   auto viewer = bearer(login("viewer@example.com"));
   auto refused = call("POST", "/user/tenants/" + acme + "/keys", viewer, {{"name", "peek"}});

@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 #include <random>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "support/child_process.hpp"
@@ -86,13 +87,21 @@ ScratchDatabase::ScratchDatabase() : name_("sy_test_" + random_suffix()) {
 }
 
 ScratchDatabase::~ScratchDatabase() {
-  try {
-    pqxx::connection connection{test_database_admin_url()};
-    pqxx::nontransaction tx{connection};
-    tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "dropping " << name_ << ": " << e.what();
+  // FORCE may not end an autovacuum worker (it belongs to the superuser) that happens to be in the
+  // database: such a worker is short-lived, so try again for a while.
+  std::string last_error;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    try {
+      pqxx::connection connection{test_database_admin_url()};
+      pqxx::nontransaction tx{connection};
+      tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
+      return;
+    } catch (const std::exception& e) {
+      last_error = e.what();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  ADD_FAILURE() << "dropping " << name_ << ": " << last_error;
 }
 
 // The directory's name matters: scripts/test stops servers a crashed test left in switchyard-test-* dirs.
