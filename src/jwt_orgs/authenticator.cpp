@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -30,6 +31,8 @@ using PrincipalPtr = std::shared_ptr<const auth::Principal>;
 constexpr std::size_t kMaxUserIdBytes = 256;
 /// A waiter gives up on a load this slow and asks Postgres itself.
 constexpr std::chrono::seconds kLoadWait{10};
+/// The pause before a stale entry whose reload failed is reloaded again.
+constexpr std::chrono::seconds kRetryInterval{1};
 
 /// The tenant's limits and grants, and whether the user may still act in it (enabled, still a member).
 constexpr const char* kLoadUser = R"(
@@ -149,8 +152,36 @@ struct Authenticator::State {
   std::uint64_t generation = 0;
   std::uint64_t loads = 0;
 
-  /// The cached value of `key`, else one load shared by all who ask at once. While Postgres cannot be
-  /// asked, a stale value is served.
+  /// Loads `key` for the flight this caller leads, keeps the value unless a change came meanwhile, and
+  /// wakes the waiters: on every exit, a frame destroyed mid-load included.
+  template <class Value, class Load>
+  static asio::awaitable<Value> lead(std::shared_ptr<State> self, Cache<Value> State::*which, std::string key,
+                                     std::uint64_t started, std::chrono::milliseconds lifetime_if_null,
+                                     Load load) {
+    auto& cache = (*self).*which;
+    std::optional<Value> loaded;
+    auto settle = [&] {
+      std::vector<std::shared_ptr<asio::steady_timer>> waiters;
+      {
+        std::lock_guard lock(self->mutex);
+        if (loaded && started == self->generation) {
+          cache.entries[key] = {*loaded, Clock::now() + (*loaded ? self->options.ttl : lifetime_if_null)};
+        }
+        if (auto it = cache.loading.find(key); it != cache.loading.end()) {
+          waiters = std::move(it->second);
+          cache.loading.erase(it);
+        }
+      }
+      wake(waiters);
+    };
+    std::shared_ptr<void> on_exit(nullptr, [&](void*) { settle(); });
+    loaded = co_await self->pool.transact(load);
+    co_return *loaded;
+  }
+
+  /// The cached value of `key`, else one load shared by all who ask at once. A stale value is served at
+  /// once and reloaded behind the request, so that while Postgres cannot be asked what was seen keeps
+  /// working.
   template <class Value, class Load>
   static asio::awaitable<Value> get(std::shared_ptr<State> self, Cache<Value> State::*which, std::string key,
                                     std::chrono::milliseconds lifetime_if_null, Load load) {
@@ -159,57 +190,43 @@ struct Authenticator::State {
     for (int attempt = 0;; ++attempt) {
       std::shared_ptr<asio::steady_timer> wait;
       std::optional<Value> stale;
+      bool leader = false;
       std::uint64_t started = 0;
       {
         std::lock_guard lock(self->mutex);
-        if (auto it = cache.entries.find(key); it != cache.entries.end()) {
-          if (Clock::now() < it->second.fresh_until) co_return it->second.value;
-          stale = it->second.value;
+        auto now = Clock::now();
+        auto entry = cache.entries.find(key);
+        if (entry != cache.entries.end()) {
+          if (now < entry->second.fresh_until) co_return entry->second.value;
+          stale = entry->second.value;
         }
         auto [flight, first] = cache.loading.try_emplace(key);
-        if (!first && stale) co_return *stale;
-        if (!first && attempt < 2) {
-          wait = std::make_shared<asio::steady_timer>(executor, kLoadWait);
-          flight->second.push_back(wait);
-        } else {
+        if (first) {
+          leader = true;
           started = self->generation;
           ++self->loads;
+          // A failed reload is not tried again by every request that follows.
+          if (stale) entry->second.fresh_until = now + kRetryInterval;
+        } else if (stale) {
+          co_return *stale;
+        } else if (attempt < 2) {
+          wait = std::make_shared<asio::steady_timer>(executor, kLoadWait);
+          flight->second.push_back(wait);
         }
       }
       if (wait) {
         co_await wait->async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }
-      // Whatever happens, the waiters must be woken: a frame destroyed mid-load included.
-      auto finish = [self, &cache, key](const Value* loaded, std::uint64_t generation_then,
-                                        std::chrono::milliseconds lifetime) {
-        std::vector<std::shared_ptr<asio::steady_timer>> waiters;
-        {
-          std::lock_guard lock(self->mutex);
-          if (auto it = cache.loading.find(key); it != cache.loading.end()) {
-            waiters = std::move(it->second);
-            cache.loading.erase(it);
-          }
-          if (loaded && generation_then == self->generation) {
-            cache.entries[key] = {*loaded, Clock::now() + lifetime};
-          }
-        }
-        wake(waiters);
-      };
-      std::shared_ptr<void> release(nullptr, [&](void*) { finish(nullptr, 0, {}); });
-      std::optional<Value> loaded;
-      try {
-        loaded = co_await self->pool.transact(load);
-      } catch (const ApiError&) {
-        if (!stale) throw;
-      }
-      release.reset();
-      if (!loaded) {
-        spdlog::debug("jwt: serving a stale entry while Postgres cannot be asked");
+      if (!leader) co_return co_await self->pool.transact(load);  // the leader is too slow: ask alone
+      if (stale) {
+        asio::co_spawn(executor, lead(self, which, key, started, lifetime_if_null, std::move(load)),
+                       [](const std::exception_ptr& error, const Value&) {
+                         if (error) spdlog::debug("jwt: a cached entry could not be reloaded yet");
+                       });
         co_return *stale;
       }
-      finish(&*loaded, started, *loaded ? self->options.ttl : lifetime_if_null);
-      co_return *loaded;
+      co_return co_await lead(self, which, std::move(key), started, lifetime_if_null, std::move(load));
     }
   }
 

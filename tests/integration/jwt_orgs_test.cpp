@@ -389,5 +389,33 @@ TEST_F(JwtAuthenticatorCache, ConcurrentMissesShareOneLoadAndHitsAskNothing) {
   EXPECT_EQ(status(jwt, "eyJhbGciOiJIUzI1NiJ9.e30.c2ln", "user-2"), 401) << "a token naming no tenant";
 }
 
+TEST_F(JwtAuthenticatorCache, StaleEntriesAreServedWhileTheyReloadAndWhilePostgresCannotBeAsked) {
+  DatabaseConfig config;
+  config.url = database_.url();
+  config.pool_size = 1;
+  config.acquire_timeout = std::chrono::milliseconds(500);
+  postgres::Pool pool(config);
+  jwt_orgs::Authenticator jwt(pool, master_key_);
+  auto bearer = token();
+  ASSERT_EQ(status(jwt, bearer, "user-1"), 200);
+  ASSERT_EQ(jwt.stats().loads, 2u);
+
+  jwt.resync();
+  EXPECT_EQ(status(jwt, bearer, "user-1"), 200);
+  EXPECT_TRUE(eventually([&] { return jwt.stats().loads == 4u; })) << "reloaded behind the request";
+
+  // Postgres refuses this database's connections from now on, and the pool's own is cut (this one stays).
+  pqxx::connection admin(database_.url());
+  pqxx::nontransaction tx(admin);
+  tx.exec("ALTER DATABASE \"" + database_.name() + "\" CONNECTION LIMIT 0");
+  tx.exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
+      "pg_backend_pid()");
+  jwt.resync();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(status(jwt, bearer, "user-1"), 200) << "seen before: keeps working";
+  EXPECT_EQ(status(jwt, bearer, "never-seen"), 503);
+  tx.exec("ALTER DATABASE \"" + database_.name() + "\" CONNECTION LIMIT -1");
+}
+
 }  // namespace
 }  // namespace switchyard::testing
