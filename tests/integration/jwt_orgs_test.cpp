@@ -53,7 +53,8 @@ class JwtOrganisations : public ::testing::Test {
     auto seeded = run_to_end(kBinary, {"seed", seed.string()}, env_);
     std::filesystem::remove(seed);
     ASSERT_EQ(seeded.status, 0) << seeded.output;
-    tenant_a_ = created_tenant("org-a");
+    // Org A has limits, so that its requests go through Redis admission with a principal that has no key.
+    tenant_a_ = created_tenant("org-a", {"--rpm", "1000", "--parallel", "20", "--budget-usd", "100"});
     tenant_b_ = created_tenant("org-b");
     ASSERT_EQ(cli({"tenant", "jwt", "org-a", "--hs256-generate"}).status, 0);
     ASSERT_EQ(
@@ -65,8 +66,10 @@ class JwtOrganisations : public ::testing::Test {
 
   Completed cli(const std::vector<std::string>& arguments) { return run_to_end(kBinary, arguments, env_); }
 
-  std::string created_tenant(const std::string& name) {
-    auto created = cli({"tenant", "create", name});
+  std::string created_tenant(const std::string& name, std::vector<std::string> limits = {}) {
+    std::vector<std::string> arguments = {"tenant", "create", name};
+    arguments.insert(arguments.end(), limits.begin(), limits.end());
+    auto created = cli(arguments);
     EXPECT_EQ(created.status, 0) << created.output;
     return json::parse(created.output)["id"].get<std::string>();
   }
@@ -129,6 +132,7 @@ TEST_F(JwtOrganisations, AMintedTokenWithAUserIsServedAndAccountedToThatUser) {
   ASSERT_TRUE(response);
   ASSERT_EQ(response->status, 200) << response->body;
   EXPECT_EQ(upstream_authorization(), std::string("Bearer ") + kPlatformKey);
+  EXPECT_EQ(response->headers["x-ratelimit-limit-requests"], "1000") << "the tenant's limits apply";
 
   auto alice = user_id(tenant_a_, "alice@example.com");
   ASSERT_FALSE(alice.empty()) << "the user is made on first sight";
