@@ -11,7 +11,8 @@
 namespace switchyard {
 namespace {
 
-/// `/user/tenants/{tenant_id}/keys` → `/user/tenants/{}/keys`: parameter names may differ between code and docs.
+/// `/user/tenants/{tenant_id}/keys` → `/user/tenants/{}/keys`: parameter names may differ between code and
+/// docs.
 std::string shape_of(const std::string& path) {
   static const std::regex kParameter{"\\{[^}]*\\}"};
   auto shape = std::regex_replace(path, kParameter, "{}");
@@ -53,7 +54,8 @@ TEST(OpenApi, DescribesEveryRouteTheServerAnswers) {
   auto routes = routes_in_code();
   EXPECT_GT(routes.size(), 20u) << "the route pattern no longer matches how routes are added";
   for (const auto& [method, path] : routes) {
-    EXPECT_TRUE(documented.count({method, path})) << method << " " << path << " is missing from docs/openapi.yaml";
+    EXPECT_TRUE(documented.count({method, path}))
+        << method << " " << path << " is missing from docs/openapi.yaml";
   }
 }
 
