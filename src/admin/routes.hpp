@@ -38,7 +38,8 @@ struct AdminCall {
   void audit(pqxx::work& tx, const identity::AuditEntry& entry) const {
     identity::record_audit(tx, caller, context.log.request_id(), entry);
   }
-  /// Audits a change of `entry.target_id` and answers with `entry.after` (or, for a deletion, a stub).
+  /// Audits a change of `entry.target_id` and answers with `entry.after`, or for a deletion with
+  /// OpenAI's `{id, object, deleted: true}`.
   Answer changed(pqxx::work& tx, const identity::AuditEntry& entry, int status = 200) const {
     audit(tx, entry);
     if (!entry.after.is_null()) return {status, entry.after};
