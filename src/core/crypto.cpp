@@ -10,9 +10,12 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <random>
 #include <stdexcept>
 
 namespace switchyard::crypto {
@@ -155,6 +158,24 @@ std::string random_bytes(std::size_t n) {
 }
 
 std::string random_token(std::size_t n) { return base64url_encode(random_bytes(n)); }
+
+std::string unique_id_bytes(std::size_t n) {
+  thread_local std::mt19937_64 generator = [] {
+    auto seed = random_bytes(32);
+    std::array<std::uint32_t, 8> words{};
+    std::memcpy(words.data(), seed.data(), seed.size());
+    std::seed_seq sequence(words.begin(), words.end());
+    return std::mt19937_64(sequence);
+  }();
+  std::string out(n, '\0');
+  for (std::size_t at = 0; at < n; at += sizeof(std::uint64_t)) {
+    auto word = generator();
+    std::memcpy(out.data() + at, &word, std::min(sizeof(word), n - at));
+  }
+  return out;
+}
+
+std::string unique_id_token(std::size_t bytes) { return base64url_encode(unique_id_bytes(bytes)); }
 
 std::string base64_encode(std::string_view data) { return encode(data, kBase64, true); }
 std::optional<std::string> base64_decode(std::string_view text) { return decode(text, kBase64, true); }

@@ -1,8 +1,14 @@
 #include "switchyard/core/logging.hpp"
 
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 namespace switchyard {
@@ -38,9 +44,47 @@ void mask_secrets(nlohmann::json& value) {
   }
 }
 
+/// Standard output for a service manager or a file: lines are gathered and written in batches (at 64 KiB,
+/// every second, at once for warnings and errors, and when the process ends) rather than one write() each,
+/// which at full load costs a system call per request. A terminal keeps spdlog's line-by-line sink.
+class BatchedStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  ~BatchedStdoutSink() override {
+    std::lock_guard lock(mutex_);
+    flush_();
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& message) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(message, formatted);
+    pending_.append(formatted.data(), formatted.size());
+    if (pending_.size() >= kBatchBytes || message.level >= spdlog::level::warn) flush_();
+  }
+
+  void flush_() override {
+    std::size_t written = 0;
+    while (written < pending_.size()) {
+      auto n = ::write(STDOUT_FILENO, pending_.data() + written, pending_.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // nowhere to write: logging must not stop the server
+      written += static_cast<std::size_t>(n);
+    }
+    pending_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kBatchBytes = 64 << 10;
+  std::string pending_;
+};
+
 }  // namespace
 
 void configure_logging(LogLevel level) {
+  if (::isatty(STDOUT_FILENO) == 0) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("", std::make_shared<BatchedStdoutSink>()));
+    spdlog::flush_every(std::chrono::seconds(1));
+  }
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   switch (level) {
     case LogLevel::debug:

@@ -42,14 +42,14 @@ std::string remote_address(const beast::tcp_stream& stream) {
   return ec ? std::string("-") : remote.address().to_string();
 }
 
-Request to_request(bhttp::request<bhttp::string_body>&& message, const beast::tcp_stream& stream) {
+Request to_request(bhttp::request<bhttp::string_body>&& message, const std::string& remote) {
   Request request;
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
   for (const auto& field : message)
     request.headers.add(std::string(field.name_string()), std::string(field.value()));
   request.body = std::move(message.body());
-  request.remote_address = remote_address(stream);
+  request.remote_address = remote;
   return request;
 }
 
@@ -176,6 +176,8 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
   auto& stream = connection->stream;
   const auto& config = state->config;
   beast::flat_buffer buffer;
+  // Asked once: the peer of a connection does not change, and every request would cost a system call.
+  const auto remote = remote_address(stream);
 
   for (;;) {
     // Wait for the first byte of the next request under the idle deadline; the header deadline starts then.
@@ -213,7 +215,7 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
       auto refusal = refusal_for(read_ec);
       if (!refusal) break;
       Exchange exchange;
-      exchange.request.remote_address = remote_address(stream);
+      exchange.request.remote_address = remote;
       if (header_done) {
         exchange.request.method = std::string(parser.get().method_string());
         exchange.request.target = std::string(parser.get().target());
@@ -230,7 +232,7 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
 
     bool keep_alive = parser.keep_alive();
     Exchange exchange;
-    exchange.request = to_request(parser.release(), stream);
+    exchange.request = to_request(parser.release(), remote);
     bool head = exchange.request.method == "HEAD";
     auto handled = co_await (state->dispatcher.handle(exchange) || client_gone(stream));
     if (handled.index() == 1) {

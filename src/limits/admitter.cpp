@@ -109,7 +109,7 @@ class Admitter::Impl {
     admission.request.token_reservation = std::max<std::int64_t>(0, request.token_reservation);
     admission.request.cost_reservation = std::max<Micros>(0, request.cost_reservation);
     if (!is_limited(request.key.limits) && !is_limited(request.tenant.limits)) co_return admission;
-    admission.id = crypto::random_token(16);
+    admission.id = crypto::unique_id_token(16);
 
     std::string outage;
     try {

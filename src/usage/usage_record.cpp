@@ -18,7 +18,7 @@ Wide non_negative(std::int64_t value) { return std::max<std::int64_t>(value, 0);
 }  // namespace
 
 std::string new_usage_id() {
-  auto bytes = crypto::random_bytes(16);
+  auto bytes = crypto::unique_id_bytes(16);
   bytes[6] = static_cast<char>((bytes[6] & 0x0f) | 0x40);  // version 4
   bytes[8] = static_cast<char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
   auto text = crypto::hex(bytes);

@@ -16,6 +16,14 @@ std::string random_bytes(std::size_t n);
 /// `bytes` random bytes as unpadded base64url text, safe in URLs, headers and file names.
 std::string random_token(std::size_t bytes = 32);
 
+/// `n` bytes for ids that must be unique but need not be secret (usage rows, admissions): a per-thread
+/// generator seeded once from the CSPRNG with 256 bits, so that no two threads or processes share a stream.
+/// Costs nanoseconds where random_bytes() costs a system call; never use it for keys, tokens or nonces.
+std::string unique_id_bytes(std::size_t n);
+
+/// unique_id_bytes() as unpadded base64url text.
+std::string unique_id_token(std::size_t bytes = 16);
+
 /// Standard base64 (RFC 4648 §4) with `=` padding.
 std::string base64_encode(std::string_view data);
 /// Strict inverse of base64_encode: padding required, no whitespace, no stray bits; else nullopt.

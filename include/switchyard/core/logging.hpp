@@ -9,7 +9,9 @@
 
 namespace switchyard {
 
-/// Sets the process-wide log level and line format (spdlog's default logger, standard output).
+/// Sets the process-wide log level and line format (spdlog's default logger, standard output). When standard
+/// output is not a terminal, lines are written in batches: at 64 KiB, every second, at once for warnings and
+/// errors, and at exit.
 void configure_logging(LogLevel level);
 
 /// Log lines of one request: each carries the request's id, so that one grep finds them all.

@@ -89,7 +89,9 @@ class UpstreamResponse {
 };
 
 struct UpstreamClientConfig {
-  std::size_t max_idle_per_host = 32;  ///< idle keep-alive connections kept per host and event loop
+  /// Idle keep-alive connections kept per host and event loop: at least the requests in flight to one
+  /// provider at busy moments, or every burst past it opens (and closes) connections anew.
+  std::size_t max_idle_per_host = 512;
   std::chrono::milliseconds idle_timeout{30000};  ///< an idle connection older than this is closed
   std::chrono::milliseconds dns_ttl{30000};       ///< how long a DNS answer is reused
 };

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace switchyard::crypto {
 namespace {
@@ -204,6 +206,24 @@ TEST(Passwords, MalformedHashesNeverVerify) {
   EXPECT_FALSE(verify_password("pw", encoded.substr(0, encoded.size() - 4)));
   EXPECT_FALSE(verify_password("pw", "$argon2i" + encoded.substr(9)));
   EXPECT_FALSE(verify_password("pw", encoded + std::string(1, '\0') + "tail"));
+}
+
+TEST(Crypto, UniqueIdsDoNotRepeatWithinOrAcrossThreads) {
+  std::set<std::string> seen;
+  std::mutex mutex;
+  auto draw = [&] {
+    for (int i = 0; i < 5000; ++i) {
+      auto id = unique_id_bytes(16);
+      std::lock_guard lock(mutex);
+      EXPECT_TRUE(seen.insert(id).second);
+    }
+  };
+  std::thread other(draw);
+  draw();
+  other.join();
+  EXPECT_EQ(seen.size(), 10000u);
+  EXPECT_EQ(unique_id_bytes(5).size(), 5u);
+  EXPECT_EQ(unique_id_token(16).size(), 22u);
 }
 
 }  // namespace
