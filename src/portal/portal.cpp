@@ -1,7 +1,6 @@
 #include "switchyard/portal/portal.hpp"
 
 #include "portal_state.hpp"
-#include "switchyard/core/crypto.hpp"
 
 namespace switchyard::portal {
 
@@ -15,8 +14,7 @@ boost::asio::awaitable<TenantCall> authenticate_for_tenant(const Portal& portal,
 }
 
 void add_portal_routes(http::Router& router, PortalParts parts, PortalSettings settings) {
-  auto portal = std::make_shared<const Portal>(
-      Portal{parts, std::move(settings), crypto::hash_password(crypto::random_token())});
+  auto portal = std::make_shared<const Portal>(Portal{parts, std::move(settings)});
   add_sign_in_routes(router, portal);
   add_token_routes(router, portal);
   add_tenant_routes(router, portal);

@@ -7,13 +7,10 @@
 
 namespace switchyard::portal {
 
-/// What every route of the module shares: the parts, the settings, and things made once at start.
+/// What every route of the module shares.
 struct Portal {
   PortalParts parts;
   PortalSettings settings;
-  /// An Argon2id hash of nothing anyone knows: an unknown email is checked against it, so that it costs as
-  /// much time as a wrong password.
-  std::string decoy_password_hash;
 };
 
 using SharedPortal = std::shared_ptr<const Portal>;

@@ -42,32 +42,40 @@ struct SignedIn {
 
 /// Checks the password and opens a session. An unknown or disabled account costs one Argon2 check against
 /// a decoy hash, like a wrong password, and gets the same answer: neither wording nor time tells them apart.
+/// An Argon2id hash of nothing anyone knows, made on first use (it costs as much as a login).
+const std::string& decoy_password_hash() {
+  static const std::string decoy = crypto::hash_password(crypto::random_token());
+  return decoy;
+}
+
 asio::awaitable<SignedIn> sign_in(const Portal& portal, const http::Request& request) {
   auto credentials = credentials_of(request);
   const auto& address = request.remote_address;
   co_await portal.parts.throttle.check(credentials.email, address);
-  auto account = co_await portal.parts.pool.transact([&](pqxx::work& tx) {
-    return tx.exec_params(
+  // Argon2id takes tens of milliseconds: it runs on the pool's thread, never on the event loop.
+  auto user_id = co_await portal.parts.pool.transact([&](pqxx::work& tx) -> std::optional<std::string> {
+    auto account = tx.exec_params(
         "SELECT id, password_hash, disabled FROM users WHERE lower(email) = lower($1) AND password_hash IS "
         "NOT NULL",
         credentials.email);
+    bool known = !account.empty();
+    auto hash = known ? account[0][1].as<std::string>() : decoy_password_hash();
+    bool matches = crypto::verify_password(credentials.password, hash);
+    if (!known || !matches || account[0][2].as<bool>()) return std::nullopt;
+    return account[0][0].as<std::string>();
   });
-  bool known = !account.empty();
-  auto hash = known ? account[0][1].as<std::string>() : portal.decoy_password_hash;
-  bool matches = crypto::verify_password(credentials.password, hash);
-  if (!known || !matches || account[0][2].as<bool>()) {
+  if (!user_id) {
     co_await portal.parts.throttle.failed(credentials.email, address);
     throw wrong_credentials();
   }
   co_await portal.parts.throttle.succeeded(credentials.email);
-  auto user_id = account[0][0].as<std::string>();
   auto origin = origin_of(request);
   co_return co_await portal.parts.pool.transact([&](pqxx::work& tx) {
     auto session =
-        identity::open_session(tx, portal.parts.master_key, user_id, identity::SignInMethod::password, origin,
-                               portal.settings.auth.session_ttl);
-    auto user = *load_user_json(tx, user_id);
-    user["tenants"] = load_memberships_json(tx, user_id);
+        identity::open_session(tx, portal.parts.master_key, *user_id, identity::SignInMethod::password,
+                               origin, portal.settings.auth.session_ttl);
+    auto user = *load_user_json(tx, *user_id);
+    user["tenants"] = load_memberships_json(tx, *user_id);
     return SignedIn{std::move(session), std::move(user)};
   });
 }
