@@ -26,8 +26,9 @@ local function scope(s, first_arg)
   return sc
 end
 
+-- Every process gives a key the same lifetime, so setting it outright (one call) equals extending it.
 local function extend(key, ms)
-  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
+  redis.call('PEXPIRE', key, ms)
 end
 
 local function prune(set, amounts, sum, cutoff)
@@ -145,9 +146,13 @@ local out = {verdict, which, limit, retry}
 for s = 1, 2 do
   local sc = scopes[s]
   if sc.windowed then
-    local reset = 0
-    local newest = redis.call('ZRANGE', sc.log, -1, -1, 'WITHSCORES')
-    if newest[2] then reset = tonumber(newest[2]) + window - now end
+    -- Admitted, the newest entry is this one, at `now`: the window empties a whole window from now.
+    local reset = window
+    if verdict ~= 0 then
+      reset = 0
+      local newest = redis.call('ZRANGE', sc.log, -1, -1, 'WITHSCORES')
+      if newest[2] then reset = tonumber(newest[2]) + window - now end
+    end
     table.insert(out, sc.count)
     table.insert(out, sc.tokens)
     table.insert(out, reset)
