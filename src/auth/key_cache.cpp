@@ -42,7 +42,8 @@ constexpr const char* kLoadKey = R"(
     AND k.revoked_at IS NULL
     AND (k.user_id IS NULL
          OR (NOT u.disabled
-             AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = k.tenant_id AND m.user_id = k.user_id))))";
+             AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = k.tenant_id AND m.user_id = k.user_id
+                         AND m.role <> 'viewer'))))";
 
 template <class T>
 std::optional<T> nullable(const pqxx::field& field) {

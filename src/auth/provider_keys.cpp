@@ -66,7 +66,10 @@ std::shared_ptr<const ModelInfo> with_own_credentials(const std::shared_ptr<cons
     return model;
   }
   auto provider_copy = std::make_shared<ProviderInfo>(provider);
-  provider_copy->credentials = nlohmann::json{{"api_key", own->second}};
+  // The own key replaces the platform's key (and any bearer token that would win over it); other credential
+  // fields of the provider stay.
+  provider_copy->credentials.erase("bearer_token");
+  provider_copy->credentials["api_key"] = own->second;
   auto model_copy = std::make_shared<ModelInfo>(*model);
   model_copy->provider = std::move(provider_copy);
   return model_copy;

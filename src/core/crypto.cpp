@@ -32,11 +32,9 @@ constexpr unsigned char kCiphertextVersion = 1;
 constexpr std::size_t kNonceSize = 12;
 constexpr std::size_t kTagSize = 16;
 
-// RFC 9106's second recommended Argon2id setting (t=3, 64 MiB), with one lane because a login hashes on
-// one thread: roughly 0.1-0.2 s per hash on a server core, slow enough to make offline guessing costly.
-// OWASP's Argon2id setting (19 MiB, 2 passes): a login costs a server tens of milliseconds and 19 MiB
-// while it runs, so a burst of logins cannot take gigabytes. Hashes keep their own parameters, so older
-// ones still verify.
+// OWASP's Argon2id setting (19 MiB, 2 passes, one lane because a login hashes on one thread): a login costs
+// a server tens of milliseconds and 19 MiB while it runs, so a burst of logins cannot take gigabytes.
+// Hashes keep their own parameters, so older ones still verify (and are redone at the next login).
 constexpr std::uint32_t kArgonTimeCost = 2;
 constexpr std::uint32_t kArgonMemoryKib = 19 * 1024;
 constexpr std::uint32_t kArgonLanes = 1;
@@ -304,6 +302,12 @@ std::string hash_password(std::string_view password) {
   if (rc != ARGON2_OK) throw std::runtime_error(std::string("Argon2id failed: ") + argon2_error_message(rc));
   encoded.resize(encoded.find('\0'));
   return encoded;
+}
+
+bool password_hash_is_current(std::string_view encoded) {
+  auto current = "$argon2id$v=19$m=" + std::to_string(kArgonMemoryKib) +
+                 ",t=" + std::to_string(kArgonTimeCost) + ",p=" + std::to_string(kArgonLanes) + "$";
+  return encoded.substr(0, current.size()) == current;
 }
 
 bool verify_password(std::string_view password, std::string_view encoded) {

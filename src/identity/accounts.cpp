@@ -86,14 +86,20 @@ std::string create_user(pqxx::work& tx, const NewUser& user, const TenancySettin
 }
 
 std::string upsert_oidc_user(pqxx::work& tx, const std::string& issuer, const std::string& subject,
-                             const std::string& email, const std::string& display_name,
+                             const std::string& email, bool email_verified, const std::string& display_name,
                              std::optional<bool> is_admin, const TenancySettings& tenancy) {
   auto known = tx.exec_params(
       "SELECT id, disabled FROM users WHERE oidc_issuer = $1 AND oidc_subject = $2 "
-      "UNION ALL SELECT id, disabled FROM users WHERE oidc_issuer IS NULL AND lower(email) = lower($3) "
+      "UNION ALL SELECT id, disabled FROM users WHERE $4 AND oidc_issuer IS NULL AND lower(email) = "
+      "lower($3) "
       "LIMIT 1",
-      issuer, subject, email);
+      issuer, subject, email, email_verified);
   if (known.empty()) {
+    if (!tx.exec_params("SELECT 1 FROM users WHERE lower(email) = lower($1)", email).empty()) {
+      // The address belongs to an account linked to another identity, or the issuer did not verify it.
+      throw ApiError(403, "permission_error", "account_exists",
+                     "An account with this email exists and cannot be linked to this sign-in.");
+    }
     NewUser user;
     user.email = email;
     user.display_name = display_name;

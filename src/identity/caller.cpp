@@ -92,9 +92,12 @@ asio::awaitable<Caller> Authenticator::authenticate(http::RequestContext& contex
       auto principal = co_await keys_.authenticate(*token);
       if (!principal->user_id)
         throw forbidden("This API key belongs to a tenant, not to a user: sign in instead.");
-      if (access == Access::write && !principal->scopes.write) {
-        throw forbidden("This token may only read: it cannot call " + std::string(request.method) + " " +
-                        std::string(request.path()) + ".");
+      // A key spends and reads; changing the account (keys, passwords, members) needs the user signed in,
+      // so that a leaked or capped key cannot mint itself a stronger one.
+      if (access == Access::write) {
+        throw forbidden("An API key cannot call " + std::string(request.method) + " " +
+                        std::string(request.path()) +
+                        ": sign in (POST /v1/users/login) to change the account.");
       }
       auto user_id = *principal->user_id;
       auto caller = co_await pool_.transact([&](pqxx::work& tx) { return load_user(tx, user_id); });
@@ -130,6 +133,9 @@ asio::awaitable<Caller> Authenticator::authenticate(http::RequestContext& contex
 asio::awaitable<Caller> Authenticator::authenticate_admin(http::RequestContext& context, Access access) {
   auto caller = co_await authenticate(context, access);
   if (!caller.is_admin) throw forbidden("Only platform administrators may do this.");
+  if (caller.credential == Credential::api_key) {
+    throw forbidden("Administration needs a signed-in administrator, not an API key.");
+  }
   co_return caller;
 }
 

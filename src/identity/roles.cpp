@@ -24,8 +24,6 @@ std::string_view role_name(Role role) {
   return "viewer";
 }
 
-bool may_use_models(Role role) { return role >= Role::user; }
-
 bool may_manage_members(Role role) { return role >= Role::admin; }
 
 bool may_change_role(Role actor, std::optional<Role> from, std::optional<Role> to) {

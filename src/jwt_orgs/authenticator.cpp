@@ -39,7 +39,8 @@ constexpr const char* kLoadUser = R"(
   SELECT t.name, t.kind, t.budget_micros, t.rpm, t.tpm, t.parallel, t.budget_period, t.all_models,
          COALESCE((SELECT json_agg(mo.alias) FROM tenant_models tm JOIN models mo ON mo.id = tm.model_id
                    WHERE tm.tenant_id = t.id), '[]')::text,
-         (NOT u.disabled AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = t.id AND m.user_id = u.id))
+         (NOT u.disabled AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = t.id AND m.user_id = u.id
+                                         AND m.role <> 'viewer'))
   FROM tenants t, users u
   WHERE t.id = $1::uuid AND u.id = $2::uuid)";
 
@@ -93,6 +94,17 @@ struct Cache {
 
   void mark_stale() {
     for (auto& [key, entry] : entries) entry.fresh_until = Clock::time_point::min();
+  }
+
+  /// Whether one more "no such tenant or user" may be remembered. Tokens naming made-up tenants cost nothing
+  /// to forge, so such entries are capped: past the cap the expired ones go, and if none has, the answer is
+  /// not kept.
+  bool room_for_unknown(Clock::time_point now) {
+    constexpr std::size_t kMaxEntries = 100'000;
+    if (entries.size() < kMaxEntries) return true;
+    std::erase_if(entries,
+                  [now](const auto& entry) { return !entry.second.value && entry.second.fresh_until < now; });
+    return entries.size() < kMaxEntries;
   }
 };
 
@@ -164,7 +176,7 @@ struct Authenticator::State {
       std::vector<std::shared_ptr<asio::steady_timer>> waiters;
       {
         std::lock_guard lock(self->mutex);
-        if (loaded && started == self->generation) {
+        if (loaded && started == self->generation && (*loaded || cache.room_for_unknown(Clock::now()))) {
           cache.entries[key] = {*loaded, Clock::now() + (*loaded ? self->options.ttl : lifetime_if_null)};
         }
         if (auto it = cache.loading.find(key); it != cache.loading.end()) {

@@ -106,11 +106,11 @@ asio::awaitable<SignedIn> complete_sign_in(Shared& shared, http::RequestContext&
   auto email = claim_text(token.claims, "email");
   if (email.empty())
     throw SignInFailed(kFailed, "the ID token of subject " + token.subject + " has no email");
-  // An address the issuer says it has not verified must not take over the local account that has it.
-  if (auto verified = token.claims.find("email_verified");
-      verified != token.claims.end() && *verified == false) {
-    throw SignInFailed(kFailed, "the issuer has not verified the email of subject " + token.subject);
-  }
+  // Only an address the issuer vouches for may be linked to the local account that has it (some issuers
+  // omit the claim, some send it as text).
+  auto verified_claim = token.claims.find("email_verified");
+  bool email_verified =
+      verified_claim != token.claims.end() && (*verified_claim == true || *verified_claim == "true");
   auto display_name = claim_text(token.claims, "name");
   if (display_name.empty()) display_name = claim_text(token.claims, "preferred_username");
   if (display_name.empty()) display_name = email;
@@ -122,8 +122,8 @@ asio::awaitable<SignedIn> complete_sign_in(Shared& shared, http::RequestContext&
   SignedIn signed_in;
   signed_in.return_to = safe_return_path(pending.return_to);
   signed_in.session = co_await shared.parts.pool.transact([&](pqxx::work& tx) {
-    signed_in.user_id = identity::upsert_oidc_user(tx, settings.issuer, token.subject, email, display_name,
-                                                   is_admin, shared.options.tenancy);
+    signed_in.user_id = identity::upsert_oidc_user(tx, settings.issuer, token.subject, email, email_verified,
+                                                   display_name, is_admin, shared.options.tenancy);
     return identity::open_session(tx, shared.parts.master_key, signed_in.user_id,
                                   identity::SignInMethod::oidc, origin, shared.options.session_ttl);
   });

@@ -1,3 +1,4 @@
+#include <charconv>
 #include <pqxx/pqxx>
 
 #include "fields.hpp"
@@ -20,17 +21,19 @@ using identity::Access;
 
 constexpr int kMaxPage = 100;
 
-int page_limit(const http::Request& request) {
-  auto text = request.query_param("limit");
-  if (!text) return 50;
-  try {
-    std::size_t used = 0;
-    int limit = std::stoi(*text, &used);
-    if (used == text->size() && limit >= 1 && limit <= kMaxPage) return limit;
-  } catch (const std::exception&) {
-    // Refused below.
+/// A whole number query parameter within [min, max], `fallback` when absent; else 400 naming it.
+std::int64_t query_number(const http::Request& request, const char* name, std::int64_t fallback,
+                          std::int64_t min, std::int64_t max) {
+  auto text = request.query_param(name);
+  if (!text) return fallback;
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc{} || end != text->data() + text->size() || value < min || value > max) {
+    throw ApiError::invalid_request(std::string("'") + name + "' must be a whole number from " +
+                                        std::to_string(min) + " to " + std::to_string(max) + ".",
+                                    name);
   }
-  throw ApiError::invalid_request("'limit' must be from 1 to 100.", "limit");
+  return value;
 }
 
 std::string budget_period_of(const nlohmann::json& body, const std::string& fallback) {
@@ -68,16 +71,15 @@ void add_user_routes(http::Router& router, const SharedPortal& portal) {
   router.add(
       "GET", "/admin/users", [portal](http::RequestContext& context) -> asio::awaitable<http::Response> {
         co_await portal->parts.authenticator.authenticate_admin(context, Access::read);
-        auto limit = page_limit(context.request);
-        auto offset = context.request.query_param("offset").value_or("0");
+        auto limit = query_number(context.request, "limit", 50, 1, kMaxPage);
+        auto offset = query_number(context.request, "offset", 0, 0, 1'000'000'000);
         auto search = context.request.query_param("q").value_or("");
         auto page = co_await portal->parts.pool.transact([&](pqxx::work& tx) {
           auto ids = tx.exec_params(
               "SELECT id, count(*) OVER () FROM users WHERE $1 = '' OR email ILIKE '%' || $1 || '%' OR "
               "display_name ILIKE "
               "'%' || $1 || '%' ORDER BY lower(email) LIMIT $2 OFFSET $3::bigint",
-              search, limit,
-              offset.find_first_not_of("0123456789") == std::string::npos && !offset.empty() ? offset : "0");
+              search, limit, offset);
           auto data = nlohmann::json::array();
           for (const auto& row : ids) data.push_back(*load_user_json(tx, row[0].as<std::string>()));
           return nlohmann::json{{"object", "list"},
@@ -297,7 +299,8 @@ void add_invite_routes(http::Router& router, const SharedPortal& portal) {
         auto role = identity::parse_role(optional_string(body, "role").value_or("user"));
         if (!role) throw ApiError::invalid_request("'role' must be owner, admin, user or viewer.", "role");
         auto days_field = body.value("expires_days", nlohmann::json(7));
-        if (!days_field.is_number_integer() || days_field.get<int>() < 1 || days_field.get<int>() > 365) {
+        if (!days_field.is_number_integer() || days_field.get<std::int64_t>() < 1 ||
+            days_field.get<std::int64_t>() > 365) {
           throw ApiError::invalid_request("'expires_days' must be from 1 to 365.", "expires_days");
         }
         int days = days_field.get<int>();

@@ -132,7 +132,7 @@ std::optional<nlohmann::json> revoke_key(pqxx::work& tx, const identity::Caller&
                                          const std::string& key_id,
                                          const std::optional<std::string>& only_user) {
   auto rows = tx.exec_params("SELECT " + key_columns() +
-                                 " FROM api_keys k WHERE k.id::text = $1 AND k.tenant_id = $2 "
+                                 " FROM api_keys k WHERE k.id::text = $1 AND k.tenant_id::text = $2 "
                                  "AND ($3::uuid IS NULL OR k.user_id = $3::uuid) FOR UPDATE",
                              key_id, tenant_id, only_user);
   if (rows.empty()) return std::nullopt;
@@ -225,8 +225,12 @@ void add_token_routes(http::Router& router, const SharedPortal& portal) {
                const auto& caller = call.caller;
                const auto& membership = call.membership;
                auto body = object_body(context.request);
+               // An administrator who is not a member makes a tenant key: a user's key works only while
+               // they belong to the tenant.
+               std::optional<std::string> owner;
+               if (membership.member) owner = caller.user_id;
                NewKey wanted{membership.tenant_id,
-                             caller.user_id,
+                             owner,
                              key_name_of(body),
                              scopes_of(body),
                              limits_patch(body).applied_to({}),

@@ -94,13 +94,14 @@ nlohmann::json load_member(pqxx::work& tx, const std::string& tenant_id, const s
 /// A new invitation token for /v1/users/register; only its hash is kept.
 std::string create_invite(pqxx::work& tx, const std::optional<std::string>& email,
                           const std::optional<std::string>& tenant_id, Role role,
-                          const std::string& created_by, int days) {
+                          const std::string& created_by, int days,
+                          const std::optional<std::string>& account) {
   auto token = "inv_" + crypto::random_token();
   tx.exec_params(
-      "INSERT INTO invites (token_hash, email, tenant_id, role, created_by, expires_at) "
-      "VALUES (decode($1, 'hex'), $2, $3, $4, $5, now() + make_interval(days => $6))",
+      "INSERT INTO invites (token_hash, email, tenant_id, role, created_by, expires_at, user_id) "
+      "VALUES (decode($1, 'hex'), $2, $3, $4, $5, now() + make_interval(days => $6), $7)",
       crypto::hex(crypto::sha256(token)), email, tenant_id, std::string(identity::role_name(role)),
-      created_by, days);
+      created_by, days, account);
   return token;
 }
 
@@ -133,9 +134,10 @@ void add_member_routes(http::Router& router, const SharedPortal& portal) {
                if (!identity::may_change_role(membership.role, std::nullopt, role)) throw role_refused();
                const auto& request_id = context.log.request_id();
                auto member = co_await portal->parts.pool.transact([&](pqxx::work& tx) {
-                 auto existing = tx.exec_params(
-                     "SELECT id, password_hash IS NULL FROM users WHERE lower(email) = lower($1)", email);
+                 auto existing = tx.exec_params("SELECT id FROM users WHERE lower(email) = lower($1)", email);
                  std::string user_id;
+                 // Only a user this invitation creates may get a token to choose a password: an existing
+                 // account signs in as it always did (password, SSO), never through an invite.
                  bool needs_password = false;
                  if (existing.empty()) {
                    identity::NewUser user;
@@ -146,7 +148,6 @@ void add_member_routes(http::Router& router, const SharedPortal& portal) {
                    needs_password = !password;
                  } else {
                    user_id = existing[0][0].as<std::string>();
-                   needs_password = existing[0][1].as<bool>();
                  }
                  auto inserted = tx.exec_params(
                      "INSERT INTO memberships (tenant_id, user_id, role, invited_by) VALUES ($1, $2, $3, $4) "
@@ -162,7 +163,7 @@ void add_member_routes(http::Router& router, const SharedPortal& portal) {
                      {"membership.create", "membership", user_id, membership.tenant_id, nullptr, out});
                  if (needs_password) {
                    out["invite_token"] =
-                       create_invite(tx, email, std::nullopt, role, caller.user_id, kInviteDays);
+                       create_invite(tx, email, std::nullopt, role, caller.user_id, kInviteDays, user_id);
                  }
                  return out;
                });

@@ -40,13 +40,14 @@ struct SignedIn {
   nlohmann::json user;
 };
 
-/// Checks the password and opens a session. An unknown or disabled account costs one Argon2 check against
-/// a decoy hash, like a wrong password, and gets the same answer: neither wording nor time tells them apart.
 /// An Argon2id hash of nothing anyone knows, made on first use (it costs as much as a login).
 const std::string& decoy_password_hash() {
   static const std::string decoy = crypto::hash_password(crypto::random_token());
   return decoy;
 }
+
+/// Checks the password and opens a session. An unknown or disabled account costs one Argon2 check against
+/// a decoy hash, like a wrong password, and gets the same answer: neither wording nor time tells them apart.
 
 asio::awaitable<SignedIn> sign_in(const Portal& portal, const http::Request& request) {
   auto credentials = credentials_of(request);
@@ -62,7 +63,13 @@ asio::awaitable<SignedIn> sign_in(const Portal& portal, const http::Request& req
     auto hash = known ? account[0][1].as<std::string>() : decoy_password_hash();
     bool matches = crypto::verify_password(credentials.password, hash);
     if (!known || !matches || account[0][2].as<bool>()) return std::nullopt;
-    return account[0][0].as<std::string>();
+    auto id = account[0][0].as<std::string>();
+    // Hashes made with older parameters are redone, so that every account costs a check the same time.
+    if (!crypto::password_hash_is_current(hash)) {
+      tx.exec_params("UPDATE users SET password_hash = $2 WHERE id = $1", id,
+                     crypto::hash_password(credentials.password));
+    }
+    return std::optional<std::string>(id);
   });
   if (!user_id) {
     co_await portal.parts.throttle.failed(credentials.email, address);
@@ -78,6 +85,17 @@ asio::awaitable<SignedIn> sign_in(const Portal& portal, const http::Request& req
     user["tenants"] = load_memberships_json(tx, *user_id);
     return SignedIn{std::move(session), std::move(user)};
   });
+}
+
+/// A cross-site form can post text/plain but never application/json without the browser asking first:
+/// requiring JSON where a session cookie is set keeps other sites from signing a visitor in to an account of
+/// theirs (login CSRF).
+void require_json(const http::Request& request) {
+  auto content_type = request.headers.find("Content-Type").value_or("");
+  if (content_type.find("application/json") == std::string_view::npos) {
+    throw ApiError(415, "invalid_request_error", "unsupported_media_type",
+                   "Send the credentials as JSON (Content-Type: application/json).");
+  }
 }
 
 /// Unix seconds, as OpenAI's objects give times.
@@ -98,6 +116,7 @@ void add_sign_in_routes(http::Router& router, const SharedPortal& portal) {
   // and in a cookie the portal's script can read.
   router.add("POST", "/auth/login",
              [portal](http::RequestContext& context) -> asio::awaitable<http::Response> {
+               require_json(context.request);
                auto signed_in = co_await sign_in(*portal, context.request);
                auto response = json_response(200, {{"user", signed_in.user},
                                                    {"csrf_token", signed_in.session.csrf_token},
@@ -177,7 +196,8 @@ void add_sign_in_routes(http::Router& router, const SharedPortal& portal) {
           if (invite_token && !invite_token->empty()) {
             auto hash = crypto::hex(crypto::sha256(*invite_token));
             auto rows = tx.exec_params(
-                "SELECT id, email, tenant_id, role, created_by FROM invites WHERE token_hash = decode($1, "
+                "SELECT id, email, tenant_id, role, created_by, user_id FROM invites WHERE token_hash = "
+                "decode($1, "
                 "'hex') "
                 "AND used_at IS NULL AND expires_at > now() FOR UPDATE",
                 hash);
@@ -191,11 +211,15 @@ void add_sign_in_routes(http::Router& router, const SharedPortal& portal) {
                              "This invitation is for another email address.", "invite_token");
             }
           }
-          // An invited member who has no password yet (invited without one) claims their account here.
+          // A member invited without a password chooses it here, with the invitation that created the account
+          // (and only that one: no invite may set the password of an account that signs in otherwise).
           auto existing = tx.exec_params(
               "SELECT id, password_hash IS NULL FROM users WHERE lower(email) = lower($1)", email);
           std::string user_id;
-          if (!existing.empty() && invite && existing[0][1].as<bool>()) {
+          bool finishes_account = !existing.empty() && invite && !(*invite)[5].is_null() &&
+                                  (*invite)[5].as<std::string>() == existing[0][0].as<std::string>() &&
+                                  existing[0][1].as<bool>();
+          if (finishes_account) {
             identity::check_password(password);
             user_id = existing[0][0].as<std::string>();
             tx.exec_params("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", user_id,

@@ -10,8 +10,6 @@
 /// Rules and message text that parsing and applying a seed file share.
 namespace switchyard::seed {
 
-/// Personal tenants are named this and their user's id; a seed file may not claim such a name.
-
 /// `text` in double quotes, escaped as JSON, for messages.
 std::string quote(std::string_view text);
 

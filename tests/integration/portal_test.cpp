@@ -568,5 +568,91 @@ TEST_F(Portal, AdministratorsManageUsersAndTenants) {
   EXPECT_EQ(call("GET", "/admin/users?limit=0", root).status, 400);
 }
 
+TEST_F(Portal, NoInvitationTakesOverAnExistingAccount) {
+  auto root = bearer(login("root@example.com"));
+  auto admin = bearer(login("admin@example.com"));
+  // An account without a password, as single sign-on makes them.
+  ASSERT_EQ(call("POST", "/admin/users", root, {{"email", "sso-only@example.com"}}).status, 201);
+  auto invited = call("POST", "/user/tenants/" + tenant_id("acme") + "/members", admin,
+                      {{"email", "sso-only@example.com"}, {"role", "user"}});
+  ASSERT_EQ(invited.status, 201) << invited.raw.body;
+  EXPECT_FALSE(invited.body.contains("invite_token"))
+      << "an existing account gets no token to set its password";
+
+  auto open_invite = call("POST", "/admin/invites", root, json::object());
+  ASSERT_EQ(open_invite.status, 201);
+  auto claimed = call("POST", "/v1/users/register", "",
+                      {{"email", "sso-only@example.com"},
+                       {"password", kPassword},
+                       {"invite_token", open_invite.body["invite_token"]}});
+  EXPECT_EQ(claimed.status, 409) << claimed.raw.body;
+  EXPECT_EQ(call("POST", "/v1/users/login", "", {{"email", "sso-only@example.com"}, {"password", kPassword}})
+                .status,
+            401);
+
+  // A member invited without a password, by the invitation that created them, chooses one.
+  auto fresh = call("POST", "/user/tenants/" + tenant_id("acme") + "/members", admin,
+                    {{"email", "brand-new@example.com"}, {"role", "viewer"}});
+  ASSERT_EQ(fresh.status, 201);
+  ASSERT_TRUE(fresh.body.contains("invite_token"));
+  auto finished = call("POST", "/v1/users/register", "",
+                       {{"email", "brand-new@example.com"},
+                        {"password", kPassword},
+                        {"invite_token", fresh.body["invite_token"]}});
+  EXPECT_EQ(finished.status, 201) << finished.raw.body;
+  EXPECT_FALSE(login("brand-new@example.com").empty());
+}
+
+TEST_F(Portal, ApiKeysReadTheAccountButCannotChangeIt) {
+  auto session = bearer(login("root@example.com"));
+  auto token = call("POST", "/v1/users/tokens", session, {{"name", "root-app"}});
+  ASSERT_EQ(token.status, 201);
+  auto key = bearer(token.body["token"].get<std::string>());
+  EXPECT_EQ(call("GET", "/v1/users/me", key).status, 200);
+  EXPECT_EQ(call("GET", "/v1/users/tokens", key).status, 200);
+  auto minted = call("POST", "/v1/users/tokens", key, {{"name", "stronger"}});
+  EXPECT_EQ(minted.status, 403) << minted.raw.body;
+  EXPECT_EQ(call("PATCH", "/v1/users/me", key, {{"password", "a whole new password"}}).status, 403);
+  EXPECT_EQ(call("GET", "/admin/users", key).status, 403) << "an administrator's key is not an administrator";
+}
+
+TEST_F(Portal, ADemotedMembersKeysStopAndAnOutsideAdministratorMakesTenantKeys) {
+  auto acme = tenant_id("acme");
+  auto member = bearer(login("member@example.com"));
+  auto owner = bearer(login("owner@example.com"));
+  auto created = call("POST", "/user/tenants/" + acme + "/keys", member, {{"name", "mine"}});
+  ASSERT_EQ(created.status, 201);
+  auto key = bearer(created.body["key"].get<std::string>());
+  ASSERT_EQ(call("POST", "/v1/chat/completions", key, chat("mock-chat")).status, 200);
+  ASSERT_EQ(call("PATCH", "/user/tenants/" + acme + "/members/" + user_id("member@example.com"), owner,
+                 {{"role", "viewer"}})
+                .status,
+            200);
+  auto deadline = std::chrono::steady_clock::now() + 1s;
+  int status = 0;
+  do {
+    status = call("POST", "/v1/chat/completions", key, chat("mock-chat")).status;
+  } while (status != 401 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(status, 401) << "a viewer's keys stop within a second";
+
+  auto root = bearer(login("root@example.com"));
+  auto tenant_key = call("POST", "/user/tenants/" + acme + "/keys", root, {{"name", "ops"}});
+  ASSERT_EQ(tenant_key.status, 201) << tenant_key.raw.body;
+  EXPECT_TRUE(tenant_key.body["user_id"].is_null());
+  EXPECT_EQ(call("POST", "/v1/chat/completions", bearer(tenant_key.body["key"].get<std::string>()),
+                 chat("mock-chat"))
+                .status,
+            200);
+}
+
+TEST_F(Portal, PortalSignInTakesJsonOnly) {
+  auto form = http_request(serve_->port(), "POST", "/auth/login",
+                           "{\"email\":\"member@example.com\",\"password\":\"correct horse battery\"}",
+                           "Content-Type: text/plain\r\n");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 415);
+  EXPECT_EQ(form->header("set-cookie"), "");
+}
+
 }  // namespace
 }  // namespace switchyard::testing

@@ -55,8 +55,8 @@ class KeyCache {
   KeyCache& operator=(const KeyCache&) = delete;
 
   /// The principal of a presented key. Throws incorrect_api_key() (401) for an unknown, revoked or
-  /// expired key, or one whose owner is disabled or no longer a member of its tenant, and
-  /// ApiError::unavailable (503) when the key is not in memory and Postgres cannot be asked. The key is
+  /// expired key, or one whose owner is disabled, no longer a member of its tenant or only a viewer there,
+  /// and ApiError::unavailable (503) when the key is not in memory and Postgres cannot be asked. The key is
   /// hashed before this returns, so `presented_key` need not outlive the call. Not cancellable once it
   /// waits for Postgres (the pool's calls are not).
   boost::asio::awaitable<std::shared_ptr<const Principal>> authenticate(std::string_view presented_key);

@@ -88,6 +88,9 @@ std::string api_key_prefix(std::string_view secret);
 /// An Argon2id hash of `password` with a random salt, in the PHC string format ("$argon2id$v=19$...").
 std::string hash_password(std::string_view password);
 
+/// Whether an encoded hash uses today's parameters; an older one should be redone at the next login.
+bool password_hash_is_current(std::string_view encoded);
+
 /// Whether `password` matches an encoded hash from hash_password; false on a malformed hash.
 bool verify_password(std::string_view password, std::string_view encoded);
 

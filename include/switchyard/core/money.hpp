@@ -15,7 +15,8 @@ namespace switchyard {
 std::optional<Micros> parse_usd(std::string_view text);
 
 /// A JSON amount in USD: a non-negative number or decimal text, read through its shortest decimal spelling
-/// so that 0.1 is 100000 micro-dollars, not 99999. nullopt for anything else.
+/// so that 0.1 is 100000 micro-dollars, not 99999; a number only written with an exponent (1e-07) is rounded
+/// to the nearest micro-dollar. nullopt for anything else.
 std::optional<Micros> usd_from_json(const nlohmann::json& value);
 
 /// Micro-dollars as the shortest exact decimal USD text ("10", "0.15").

@@ -23,11 +23,12 @@ struct NewUser {
 std::string create_user(pqxx::work& tx, const NewUser& user, const TenancySettings& tenancy);
 
 /// The user's id for an OIDC identity: the user who signed in with it before, else the user with that
-/// email (who is linked to it now), else a new user with a personal tenant. `is_admin` (nullopt when no
-/// admin roles are configured) is applied on every sign-in, so the issuer's roles stay the source of
-/// truth. Throws 403 permission_error when the user is disabled.
+/// email when the issuer verified it (linked to the identity now), else a new user with a personal tenant.
+/// `is_admin` (nullopt when no admin roles are configured) is applied on every sign-in, so the issuer's roles
+/// stay the source of truth. Throws 403 permission_error when the user is disabled, or when an unverified
+/// email belongs to an existing account (it must not be taken over).
 std::string upsert_oidc_user(pqxx::work& tx, const std::string& issuer, const std::string& subject,
-                             const std::string& email, const std::string& display_name,
+                             const std::string& email, bool email_verified, const std::string& display_name,
                              std::optional<bool> is_admin, const TenancySettings& tenancy);
 
 inline constexpr std::size_t kMinPasswordLength = 8;

@@ -29,7 +29,7 @@ namespace switchyard::identity {
 enum class Credential {
   session_cookie,  ///< the portal's cookie: state-changing calls must carry the CSRF token too
   session_token,   ///< a login token from POST /v1/users/login, as a bearer
-  api_key,         ///< an API key (or user token) owned by a user, as a bearer; limited by its scopes
+  api_key,         ///< an API key (or user token) owned by a user, as a bearer: reads only
 };
 
 /// What a route does: reading is any GET; anything else writes.
@@ -70,10 +70,12 @@ class Authenticator {
   /// The caller, from the session cookie or an `Authorization: Bearer` login token or user-owned API key.
   /// Throws 401 invalid_api_key without a valid one (an expired, revoked or unknown session or key, or a
   /// disabled user), 403 permission_error for a write with the cookie but without the matching CSRF
-  /// header, or with a key that lacks the `write` scope. Sets context.tenant for the access log.
+  /// header, or with an API key (keys read these APIs; changing the account needs a session). Sets
+  /// context.tenant for the access log.
   boost::asio::awaitable<Caller> authenticate(http::RequestContext& context, Access access);
 
-  /// Like authenticate(), and 403 permission_error unless the caller is a platform administrator.
+  /// Like authenticate(), and 403 permission_error unless the caller is a platform administrator signed in
+  /// (an administrator's API key is refused).
   boost::asio::awaitable<Caller> authenticate_admin(http::RequestContext& context, Access access);
 
  private:

@@ -12,8 +12,6 @@ enum class Role { viewer, user, admin, owner };
 std::optional<Role> parse_role(std::string_view text);
 std::string_view role_name(Role role);
 
-/// Whether a member may create and revoke API keys and call models: everyone but viewers.
-bool may_use_models(Role role);
 /// Whether a member may invite, edit and remove members, and manage the tenant's provider keys.
 bool may_manage_members(Role role);
 /// Whether `actor` may move a member from `from` to `to` (a new member has no `from`): admins edit

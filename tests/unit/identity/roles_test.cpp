@@ -13,9 +13,8 @@ TEST(Roles, ParseAndNameRoundTrip) {
   EXPECT_FALSE(parse_role("").has_value());
 }
 
-TEST(Roles, ViewersMayNotUseModelsOrManage) {
-  EXPECT_FALSE(may_use_models(Role::viewer));
-  EXPECT_TRUE(may_use_models(Role::user));
+TEST(Roles, OnlyAdminsAndOwnersManage) {
+  EXPECT_FALSE(may_manage_members(Role::viewer));
   EXPECT_FALSE(may_manage_members(Role::user));
   EXPECT_TRUE(may_manage_members(Role::admin));
 }
