@@ -224,6 +224,30 @@ TEST_F(OidcSignIn, Es256TokensAndAdminRolesAreHonoured) {
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE email = 'root@example.com' AND is_admin"), 1);
 }
 
+TEST_F(OidcSignIn, OnlyAVerifiedEmailLinksToAnExistingLocalAccount) {
+  {
+    pqxx::connection connection(database_.url());
+    pqxx::nontransaction tx(connection);
+    tx.exec0("INSERT INTO users (email) VALUES ('local@example.com')");
+  }
+  idp_.set_user({.subject = "claims-1",
+                 .email = "local@example.com",
+                 .name = "Claimer",
+                 .roles = {"gateway-users"},
+                 .email_verified = false});
+  expect_refused(sign_in(), "sso_failed");
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE oidc_subject IS NOT NULL"), 0);
+
+  idp_.set_user({.subject = "owner-1",
+                 .email = "local@example.com",
+                 .name = "Owner",
+                 .roles = {"gateway-users"},
+                 .email_verified = true});
+  EXPECT_TRUE(sign_in().cookie("sy_session"));
+  EXPECT_EQ(
+      count("SELECT count(*) FROM users WHERE email = 'local@example.com' AND oidc_subject = 'owner-1'"), 1);
+}
+
 TEST_F(OidcSignIn, AUserWithoutARequiredRoleIsRefusedAfterASuccessfulSso) {
   idp_.set_user({.subject = "x-1", .email = "guest@example.com", .name = "Guest", .roles = {"staff"}});
   expect_refused(sign_in(), "sso_role_required");
