@@ -6,6 +6,7 @@
 
 #include "switchyard/auth/provider_keys.hpp"
 #include "switchyard/core/error.hpp"
+#include "switchyard/core/ids.hpp"
 #include "switchyard/core/money.hpp"
 #include "switchyard/seed/seed.hpp"
 
@@ -229,16 +230,6 @@ json parse_object(std::string_view body) {
   }
   if (!parsed.is_object()) throw ApiError::invalid_request("The request body must be a JSON object.");
   return parsed;
-}
-
-bool is_uuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash != (text[i] == '-')) return false;
-    if (!dash && !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
-  }
-  return true;
 }
 
 ProviderInput parse_provider_input(const json& body, Mode mode) {

@@ -1,5 +1,6 @@
 #include "routes.hpp"
 #include "switchyard/admin/catalogue.hpp"
+#include "switchyard/core/ids.hpp"
 #include "switchyard/core/money.hpp"
 
 namespace switchyard::admin {

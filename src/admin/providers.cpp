@@ -3,6 +3,7 @@
 #include "routes.hpp"
 #include "switchyard/admin/catalogue.hpp"
 #include "switchyard/core/crypto.hpp"
+#include "switchyard/core/ids.hpp"
 
 namespace switchyard::admin {
 namespace {

@@ -17,6 +17,7 @@
 
 #include "switchyard/auth/provider_keys.hpp"
 #include "switchyard/core/crypto.hpp"
+#include "switchyard/core/ids.hpp"
 #include "switchyard/jwt_orgs/store.hpp"
 #include "switchyard/jwt_orgs/token.hpp"
 #include "switchyard/store/postgres_pool.hpp"

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "switchyard/core/crypto.hpp"
+#include "switchyard/core/ids.hpp"
 
 namespace switchyard::jwt_orgs {
 
@@ -61,17 +62,6 @@ void check_public_key(const std::string& pem) {
       PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
   if (!parsed) throw std::invalid_argument("not a public key in PEM (-----BEGIN PUBLIC KEY-----)");
   if (EVP_PKEY_base_id(parsed.get()) != EVP_PKEY_RSA) throw std::invalid_argument("not an RSA public key");
-}
-
-bool is_uuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (dash ? c != '-' : !hex) return false;
-  }
-  return true;
 }
 
 std::string ensure_user(pqxx::work& tx, const std::string& tenant_id, const std::string& external_id) {

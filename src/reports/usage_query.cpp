@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "switchyard/core/error.hpp"
+#include "switchyard/core/ids.hpp"
 #include "switchyard/http/message.hpp"
 
 namespace switchyard::reports {
@@ -69,17 +70,6 @@ std::vector<std::string> comma_list(std::string_view text, const char* param) {
         std::string(param) + " names more than " + std::to_string(kMaxListItems) + " items.", param);
   }
   return items;
-}
-
-bool is_uuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    char c = text[i];
-    bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (dash ? c != '-' : !hex) return false;
-  }
-  return true;
 }
 
 std::vector<std::string> tenant_id_list(std::string_view text) {

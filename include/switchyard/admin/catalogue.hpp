@@ -30,9 +30,6 @@ enum class Mode { create, update };
 /// `body` as a JSON object; 400 when it is not JSON or not an object.
 nlohmann::json parse_object(std::string_view body);
 
-/// Whether `text` is a UUID in its canonical 8-4-4-4-12 hex form.
-bool is_uuid(std::string_view text);
-
 /// The fields of a provider body. Absent fields are nullopt.
 struct ProviderInput {
   std::optional<std::string> name;

@@ -30,9 +30,6 @@ void store_tenant_key(pqxx::work& tx, const crypto::MasterKey& master_key, const
 /// Throws std::invalid_argument unless `pem` is an RSA public key in PEM.
 void check_public_key(const std::string& pem);
 
-/// Whether `text` is a uuid in its canonical text form (what tenant and user ids look like). Pure.
-bool is_uuid(std::string_view text);
-
 /// The id (users.id) of the tenant's user that X-User-ID `external_id` names. The first time, the user is
 /// made: a synthetic email no one can sign in with, the external id as display name, a membership with role
 /// `user`. Safe when several transactions make the same user at once: all get the one that won.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "switchyard/core/error.hpp"
+#include "switchyard/core/ids.hpp"
 
 namespace switchyard::admin {
 namespace {

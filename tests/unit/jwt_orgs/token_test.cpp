@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "switchyard/core/crypto.hpp"
+#include "switchyard/core/ids.hpp"
 #include "switchyard/jwt_orgs/authenticator.hpp"
 #include "switchyard/jwt_orgs/store.hpp"
 
