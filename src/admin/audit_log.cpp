@@ -1,5 +1,6 @@
 #include "routes.hpp"
 #include "switchyard/admin/catalogue.hpp"
+#include "switchyard/store/sql_text.hpp"
 
 namespace switchyard::admin {
 namespace {
@@ -8,10 +9,7 @@ namespace asio = boost::asio;
 using identity::Access;
 using nlohmann::json;
 
-json text_or_null(const pqxx::field& field) {
-  if (field.is_null()) return nullptr;
-  return field.as<std::string>();
-}
+using postgres::text_or_null;
 
 json audit_json(const pqxx::row& row) {
   return {{"id", row[0].as<std::int64_t>()},
@@ -34,7 +32,7 @@ json audit_page(pqxx::work& tx, const AuditQuery& query) {
   auto rows = tx.exec_params(
       "SELECT a.id, a.actor_user_id::text, u.email, a.actor_api_key_id::text, a.action, a.target_type, "
       "a.target_id, a.tenant_id::text, a.before::text, a.after::text, a.request_id, " +
-          utc_text("a.created_at") +
+          postgres::rfc3339_sql("a.created_at") +
           " FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id "
           "WHERE ($1::bigint IS NULL OR a.id < $1) AND ($2::uuid IS NULL OR a.tenant_id = $2) "
           "AND ($3::text IS NULL OR a.action = $3) AND ($4::uuid IS NULL OR a.actor_user_id = $4) "

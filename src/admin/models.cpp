@@ -2,6 +2,7 @@
 #include "switchyard/admin/catalogue.hpp"
 #include "switchyard/core/ids.hpp"
 #include "switchyard/core/money.hpp"
+#include "switchyard/store/sql_text.hpp"
 
 namespace switchyard::admin {
 namespace {
@@ -13,7 +14,7 @@ std::string model_select() {
   return "SELECT m.id, m.alias, p.name, m.upstream_model, to_json(m.capabilities)::text, m.enabled, "
          "m.input_micros_per_mtok, m.output_micros_per_mtok, m.cached_input_micros_per_mtok, "
          "m.settings::text, " +
-         utc_text("m.created_at") + ", " + utc_text("m.updated_at") +
+         postgres::rfc3339_sql("m.created_at") + ", " + postgres::rfc3339_sql("m.updated_at") +
          " FROM models m JOIN providers p ON p.id = m.provider_id";
 }
 
@@ -89,8 +90,8 @@ pqxx::result write_model(pqxx::work& tx, const char* statement, const std::optio
                          const ModelRow& row) {
   try {
     return tx.exec_params(statement, key, row.alias, row.provider_id, row.upstream_model,
-                          word_array(row.capabilities), row.enabled, row.input, row.output, row.cached_input,
-                          row.settings.dump());
+                          postgres::text_array(row.capabilities), row.enabled, row.input, row.output,
+                          row.cached_input, row.settings.dump());
   } catch (const pqxx::unique_violation&) {
     throw alias_taken(row.alias);
   }
@@ -201,10 +202,10 @@ Answer replace_grants(pqxx::work& tx, const AdminCall& call) {
   tx.exec_params("UPDATE tenants SET all_models = $2, updated_at = now() WHERE id = $1", tenant_id,
                  grants.all_models);
   tx.exec_params("DELETE FROM tenant_models WHERE tenant_id = $1 AND model_id <> ALL ($2::uuid[])", tenant_id,
-                 word_array(model_ids));
+                 postgres::text_array(model_ids));
   tx.exec_params(
       "INSERT INTO tenant_models (tenant_id, model_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING",
-      tenant_id, word_array(model_ids));
+      tenant_id, postgres::text_array(model_ids));
   return call.changed(
       tx, {"tenant.models.update", "tenant", tenant_id, tenant_id, *before, *grants_json(tx, tenant_id)});
 }

@@ -4,6 +4,7 @@
 #include "switchyard/admin/catalogue.hpp"
 #include "switchyard/core/crypto.hpp"
 #include "switchyard/core/ids.hpp"
+#include "switchyard/store/sql_text.hpp"
 
 namespace switchyard::admin {
 namespace {
@@ -12,7 +13,7 @@ using nlohmann::json;
 
 std::string provider_select() {
   return "SELECT p.id, p.name, p.type, p.base_url, p.credentials, p.settings::text, p.enabled, " +
-         utc_text("p.created_at") + ", " + utc_text("p.updated_at") +
+         postgres::rfc3339_sql("p.created_at") + ", " + postgres::rfc3339_sql("p.updated_at") +
          ", (SELECT count(*) FROM models m WHERE m.provider_id = p.id) FROM providers p";
 }
 

@@ -19,10 +19,6 @@ void add_collection(http::Router& router, const AdminParts& parts, const Collect
   router.add("DELETE", item, admin_handler(parts, Access::write, collection.remove));
 }
 
-std::string utc_text(std::string_view column) {
-  return "to_char(" + std::string(column) + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
-}
-
 ApiError no_such(std::string_view kind) {
   return {404, "invalid_request_error", std::string(kind) + "_not_found",
           "No such " + std::string(kind) + "."};
@@ -30,12 +26,6 @@ ApiError no_such(std::string_view kind) {
 
 ApiError conflict(std::string code, std::string message, std::string param) {
   return {409, "invalid_request_error", std::move(code), std::move(message), std::move(param)};
-}
-
-std::string word_array(const std::vector<std::string>& words) {
-  std::string out = "{";
-  for (const auto& word : words) out += (out.size() > 1 ? "," : "") + word;
-  return out + "}";
 }
 
 nlohmann::json json_column(const pqxx::field& field) {

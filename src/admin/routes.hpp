@@ -77,17 +77,11 @@ struct Collection {
 /// The five routes of `collection`, for administrators only.
 void add_collection(http::Router& router, const AdminParts& parts, const Collection& collection);
 
-/// An SQL expression giving a timestamptz column as RFC 3339 text in UTC.
-std::string utc_text(std::string_view column);
-
 /// 404 for an id that names no row of `kind` (or is not an id at all).
 ApiError no_such(std::string_view kind);
 
 /// 409 for a change that clashes with what is stored.
 ApiError conflict(std::string code, std::string message, std::string param = {});
-
-/// `{a,b}`: a text[] literal of words that need no quoting (capabilities).
-std::string word_array(const std::vector<std::string>& words);
 
 /// A stored JSON object column (settings, audit before/after); null stays null.
 nlohmann::json json_column(const pqxx::field& field);

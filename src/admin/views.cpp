@@ -2,6 +2,7 @@
 #include "switchyard/auth/api_key.hpp"
 #include "switchyard/auth/key_cache.hpp"
 #include "switchyard/identity/sessions.hpp"
+#include "switchyard/store/sql_text.hpp"
 
 namespace switchyard::admin {
 namespace {
@@ -48,7 +49,7 @@ json usable_models(pqxx::work& tx, const std::vector<std::string>& tenant_ids) {
       "JOIN providers p ON p.id = m.provider_id "
       "WHERE t.id = ANY ($1::uuid[]) AND m.enabled AND p.enabled "
       "GROUP BY m.id, m.alias, p.name, m.enabled, m.capabilities ORDER BY m.alias",
-      word_array(tenant_ids));
+      postgres::text_array(tenant_ids));
   for (const auto& row : rows) {
     models.push_back({{"alias", row[0].as<std::string>()},
                       {"provider", row[1].as<std::string>()},

@@ -124,17 +124,9 @@ http::Response no_content() {
   return response;
 }
 
-std::string rfc3339_sql(const std::string& expression) {
-  return "to_char(" + expression + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
-}
-
 Limits limits_at(const pqxx::row& row, int first) {
   return {nullable<Micros>(row[first]), nullable<std::int64_t>(row[first + 1]),
           nullable<std::int64_t>(row[first + 2]), nullable<std::int64_t>(row[first + 3])};
-}
-
-nlohmann::json text_or_null(const pqxx::field& field) {
-  return field.is_null() ? nlohmann::json(nullptr) : nlohmann::json(field.as<std::string>());
 }
 
 ApiError not_found(const std::string& what) {

@@ -7,6 +7,7 @@
 
 #include "switchyard/core/tenancy.hpp"
 #include "switchyard/http/message.hpp"
+#include "switchyard/store/sql_text.hpp"
 
 /// Reading the portal's JSON bodies and writing its answers. Every refusal is a 400 naming the field.
 namespace switchyard::portal {
@@ -47,8 +48,6 @@ http::Response json_response(int status, const nlohmann::json& body);
 /// 204 without a body.
 http::Response no_content();
 
-/// SQL that formats a timestamptz expression as RFC 3339 UTC text ("2026-11-23T16:00:00Z").
-std::string rfc3339_sql(const std::string& expression);
 template <class T>
 std::optional<T> nullable(const pqxx::field& field) {
   return field.is_null() ? std::nullopt : std::optional<T>(field.as<T>());
@@ -57,8 +56,8 @@ std::optional<T> nullable(const pqxx::field& field) {
 /// The caps in four consecutive columns from `first`: budget_micros, rpm, tpm, parallel.
 Limits limits_at(const pqxx::row& row, int first);
 
-/// A nullable text column (or one read through rfc3339_sql()), or null.
-nlohmann::json text_or_null(const pqxx::field& field);
+using postgres::rfc3339_sql;
+using postgres::text_or_null;
 
 /// The 404 of a resource that does not exist for this caller, worded the same whether it exists elsewhere.
 ApiError not_found(const std::string& what);

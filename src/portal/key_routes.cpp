@@ -87,12 +87,6 @@ Limits tenant_limits(pqxx::work& tx, const std::string& tenant_id) {
       tx.exec_params1("SELECT budget_micros, rpm, tpm, parallel FROM tenants WHERE id = $1", tenant_id), 0);
 }
 
-std::string pg_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (const auto& item : items) out += (out.size() > 1 ? "," : "") + item;
-  return out + "}";
-}
-
 struct NewKey {
   std::string tenant_id;
   std::optional<std::string> user_id;
@@ -116,7 +110,7 @@ nlohmann::json create_key(pqxx::work& tx, const Portal& portal, const identity::
                   "$7, $8, $9, "
                   "$10, now() + make_interval(days => $11::int), $12) RETURNING id",
                   wanted.tenant_id, wanted.user_id, wanted.name, hash, crypto::api_key_prefix(secret),
-                  pg_array(wanted.scopes), caps.budget_micros, caps.rpm, caps.tpm, caps.parallel,
+                  postgres::text_array(wanted.scopes), caps.budget_micros, caps.rpm, caps.tpm, caps.parallel,
                   wanted.expires_days, caller.user_id)[0]
                 .as<std::string>();
   auto key = key_json(tx.exec_params1("SELECT " + key_columns() + " FROM api_keys k WHERE k.id = $1", id));

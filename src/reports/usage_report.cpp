@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "switchyard/core/error.hpp"
+#include "switchyard/store/sql_text.hpp"
 
 namespace switchyard::reports {
 namespace {
@@ -136,21 +137,6 @@ std::string utc_text(Instant instant) { return format_rfc3339(instant, seconds{0
 
 Instant instant_of(const pqxx::field& micros) { return Instant{microseconds{micros.as<std::int64_t>()}}; }
 
-/// A text[] literal; every element quoted, so aliases may hold commas, braces or quotes.
-std::string text_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (const auto& value : values) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : value) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 std::vector<std::string> ids_of(const std::vector<ReportTenant>& tenants) {
   std::vector<std::string> ids;
   ids.reserve(tenants.size());
@@ -190,9 +176,10 @@ std::vector<Cell> load_cells(pqxx::work& tx, const ResolvedWindow& window,
                              const std::vector<std::string>& aliases) {
   std::vector<Cell> cells;
   if (tenants.empty()) return cells;
-  auto result = run(tx, sql::kCells,
-                    {window.zone, window.first_day, text_array(ids_of(tenants)), utc_text(window.start),
-                     utc_text(window.end), aliases.empty() ? "false" : "true", text_array(aliases)});
+  auto result =
+      run(tx, sql::kCells,
+          {window.zone, window.first_day, postgres::text_array(ids_of(tenants)), utc_text(window.start),
+           utc_text(window.end), aliases.empty() ? "false" : "true", postgres::text_array(aliases)});
   for (const auto& row : result) {
     auto day = row[2].as<long>();
     // The range filter keeps every row inside the window's days; this guards the index all the same.
