@@ -52,10 +52,6 @@ KeyTarget target_of(pqxx::work& tx, const VerbArguments& args) {
   return target;
 }
 
-std::optional<std::string> only_if(bool condition, const std::string& value) {
-  return condition ? std::optional<std::string>(value) : std::nullopt;
-}
-
 int create_key(const Config& config, const VerbArguments& args) {
   if (args.positional.size() != 4) {
     throw UsageError("usage: switchyard key create TENANT PROVIDER API_KEY [--user-id ID]");
@@ -67,20 +63,8 @@ int create_key(const Config& config, const VerbArguments& args) {
   pqxx::work tx(connection);
   auto target = target_of(tx, args);
   bool users = target.users();
-  auto sealed =
-      master_key.encrypt(json{{"api_key", secret}}.dump(),
-                         auth::provider_key_context(target.provider_id, target.owner, target.owner_id));
-  auto masked = auth::masked_secret(secret);
-  // One key per provider and owner: a second create replaces the first.
-  tx.exec_params(
-      std::string("INSERT INTO provider_keys (provider_id, tenant_id, user_id, credentials, masked_suffix) "
-                  "VALUES ($1::uuid, $2::uuid, $3::uuid, decode($4, 'hex'), $5) ON CONFLICT ") +
-          (users ? "(provider_id, user_id) WHERE user_id IS NOT NULL"
-                 : "(provider_id, tenant_id) WHERE tenant_id IS NOT NULL") +
-          " DO UPDATE SET credentials = EXCLUDED.credentials, masked_suffix = EXCLUDED.masked_suffix, "
-          "updated_at = now()",
-      target.provider_id, only_if(!users, target.tenant.id), only_if(users, target.owner_id),
-      crypto::hex(sealed), masked);
+  auto masked = auth::store_own_provider_key(tx, master_key, target.provider_id, target.owner,
+                                             target.owner_id, secret, std::nullopt);
   tx.commit();
   json out = {{"tenant_id", target.tenant.id},
               {"provider", args.positional[2]},

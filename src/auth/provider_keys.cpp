@@ -22,6 +22,30 @@ std::string masked_secret(const std::string& secret) {
   return "..." + secret.substr(secret.size() - kShown);
 }
 
+std::string store_own_provider_key(pqxx::work& tx, const crypto::MasterKey& master_key,
+                                   const std::string& provider_id, ProviderKeyOwner owner,
+                                   const std::string& owner_id, const std::string& secret,
+                                   const std::optional<std::string>& created_by) {
+  auto sealed = master_key.encrypt(nlohmann::json{{"api_key", secret}}.dump(),
+                                   provider_key_context(provider_id, owner, owner_id));
+  auto masked = masked_secret(secret);
+  bool users = owner == ProviderKeyOwner::user;
+  std::optional<std::string> tenant_id;
+  std::optional<std::string> user_id;
+  (users ? user_id : tenant_id) = owner_id;
+  // One key per provider and owner: a second one replaces the first.
+  tx.exec_params(
+      std::string("INSERT INTO provider_keys (provider_id, tenant_id, user_id, credentials, masked_suffix, "
+                  "created_by) VALUES ($1::uuid, $2::uuid, $3::uuid, decode($4, 'hex'), $5, $6::uuid) "
+                  "ON CONFLICT ") +
+          (users ? "(provider_id, user_id) WHERE user_id IS NOT NULL"
+                 : "(provider_id, tenant_id) WHERE tenant_id IS NOT NULL") +
+          " DO UPDATE SET credentials = EXCLUDED.credentials, masked_suffix = EXCLUDED.masked_suffix, "
+          "updated_at = now()",
+      provider_id, tenant_id, user_id, crypto::hex(sealed), masked, created_by);
+  return masked;
+}
+
 std::map<std::string, std::string> load_own_provider_keys(pqxx::work& tx, const crypto::MasterKey& master_key,
                                                           const std::string& tenant_id,
                                                           const std::optional<std::string>& user_id) {

@@ -1,5 +1,7 @@
 #include "fields.hpp"
 
+#include <cctype>
+
 #include "switchyard/core/error.hpp"
 #include "switchyard/core/money.hpp"
 
@@ -130,7 +132,10 @@ Limits limits_at(const pqxx::row& row, int first) {
 }
 
 ApiError not_found(const std::string& what) {
-  return {404, "invalid_request_error", "not_found", "No such " + what + "."};
+  // "API key" → "api_key_not_found", as the admin routes name theirs.
+  std::string code;
+  for (char c : what) code += c == ' ' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return {404, "invalid_request_error", code + "_not_found", "No such " + what + "."};
 }
 
 }  // namespace switchyard::portal

@@ -52,19 +52,8 @@ nlohmann::json store_key(pqxx::work& tx, const crypto::MasterKey& master_key, co
                    "No provider is named '" + provider + "' (GET /v1/providers lists them).", "provider");
   }
   auto provider_id = found[0][0].as<std::string>();
-  nlohmann::json credentials{{"api_key", secret}};
-  auto sealed =
-      master_key.encrypt(credentials.dump(), auth::provider_key_context(provider_id, owner.kind, owner.id));
-  auto masked = auth::masked_secret(secret);
-  std::string conflict = owner.kind == ProviderKeyOwner::user
-                             ? "(provider_id, user_id) WHERE user_id IS NOT NULL"
-                             : "(provider_id, tenant_id) WHERE tenant_id IS NOT NULL";
-  tx.exec_params(
-      std::string("INSERT INTO provider_keys (provider_id, ") + owner.column() +
-          ", credentials, masked_suffix, created_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT " + conflict +
-          " DO UPDATE SET credentials = EXCLUDED.credentials, masked_suffix = EXCLUDED.masked_suffix, "
-          "updated_at = now()",
-      provider_id, owner.id, pqxx::binarystring(sealed), masked, caller.user_id);
+  auto masked =
+      auth::store_own_provider_key(tx, master_key, provider_id, owner.kind, owner.id, secret, caller.user_id);
   nlohmann::json after{{"provider", provider},
                        {"provider_type", found[0][1].as<std::string>()},
                        {"masked_key", masked},

@@ -26,6 +26,13 @@ std::string provider_key_context(const std::string& provider_id, ProviderKeyOwne
 /// What a list may show of a secret: its last four characters.
 std::string masked_secret(const std::string& secret);
 
+/// Stores `secret` as the owner's key for the provider (replacing an earlier one), sealed with AES-256-GCM
+/// under provider_key_context(); returns the masked suffix, the only part ever shown again.
+std::string store_own_provider_key(pqxx::work& tx, const crypto::MasterKey& master_key,
+                                   const std::string& provider_id, ProviderKeyOwner owner,
+                                   const std::string& owner_id, const std::string& secret,
+                                   const std::optional<std::string>& created_by);
+
 /// The provider keys a request of this tenant and user is sent with, by provider id: the tenant's, each
 /// replaced by the user's own where the user has one. A ciphertext that does not decrypt is left out (and
 /// the platform's key serves), never sent.
