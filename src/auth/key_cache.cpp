@@ -27,14 +27,16 @@ using Clock = std::chrono::steady_clock;
 using PrincipalPtr = std::shared_ptr<const Principal>;
 
 /// A key is valid while it is not revoked and, when it has an owner, the owner is enabled and still a
-/// member of the key's tenant. Expiry is left to the caller, which checks it on every use.
+/// member of the key's tenant; a viewer's keys only read. Expiry is left to the caller, which checks it on
+/// every use.
 constexpr const char* kLoadKey = R"(
   SELECT k.id, k.name, t.id, t.name, t.kind, k.user_id, to_json(k.scopes)::text,
          k.budget_micros, k.rpm, k.tpm, k.parallel,
          t.budget_micros, t.rpm, t.tpm, t.parallel, t.budget_period, t.all_models,
          (extract(epoch FROM k.expires_at) * 1000000)::bigint,
          COALESCE((SELECT json_agg(mo.alias) FROM tenant_models tm JOIN models mo ON mo.id = tm.model_id
-                   WHERE tm.tenant_id = t.id), '[]')::text
+                   WHERE tm.tenant_id = t.id), '[]')::text,
+         (SELECT m.role FROM memberships m WHERE m.tenant_id = k.tenant_id AND m.user_id = k.user_id)
   FROM api_keys k
   JOIN tenants t ON t.id = k.tenant_id
   LEFT JOIN users u ON u.id = k.user_id
@@ -42,8 +44,7 @@ constexpr const char* kLoadKey = R"(
     AND k.revoked_at IS NULL
     AND (k.user_id IS NULL
          OR (NOT u.disabled
-             AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = k.tenant_id AND m.user_id = k.user_id
-                         AND m.role <> 'viewer'))))";
+             AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = k.tenant_id AND m.user_id = k.user_id))))";
 
 template <class T>
 std::optional<T> nullable(const pqxx::field& field) {
@@ -88,6 +89,8 @@ std::optional<Principal> load_principal(pqxx::work& tx, const crypto::MasterKey&
   p.granted_aliases = nlohmann::json::parse(row[18].as<std::string>()).get<std::vector<std::string>>();
   std::sort(p.granted_aliases.begin(), p.granted_aliases.end());
   p.own_provider_keys = load_own_provider_keys(tx, master_key, p.tenant_id, p.user_id);
+  // A member demoted to viewer keeps reading with their keys but spends no more.
+  if (!row[19].is_null() && row[19].as<std::string>() == "viewer") p.scopes.write = false;
   return p;
 }
 
