@@ -56,13 +56,6 @@ Limits limits_at(const pqxx::row& row, int first) {
           nullable<std::int64_t>(row[first + 2]), nullable<std::int64_t>(row[first + 3])};
 }
 
-BudgetPeriod budget_period(const std::string& text) {
-  if (text == "daily") return BudgetPeriod::daily;
-  if (text == "weekly") return BudgetPeriod::weekly;
-  if (text == "total") return BudgetPeriod::total;
-  return BudgetPeriod::monthly;
-}
-
 std::optional<Principal> load_principal(pqxx::work& tx, const crypto::MasterKey& master_key,
                                         const std::string& hash_hex) {
   auto result = tx.exec_params(kLoadKey, hash_hex);
@@ -81,7 +74,7 @@ std::optional<Principal> load_principal(pqxx::work& tx, const crypto::MasterKey&
   }
   p.key_limits = limits_at(row, 7);
   p.tenant_limits = limits_at(row, 11);
-  p.budget_period = budget_period(row[15].as<std::string>());
+  p.budget_period = budget_period_named(row[15].as<std::string>());
   p.all_models = row[16].as<bool>();
   if (auto micros = nullable<std::int64_t>(row[17])) {
     p.expires_at = std::chrono::system_clock::time_point(std::chrono::microseconds(*micros));

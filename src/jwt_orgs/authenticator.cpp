@@ -50,13 +50,6 @@ std::optional<T> optional_field(const pqxx::field& field) {
   return field.is_null() ? std::nullopt : std::optional<T>(field.as<T>());
 }
 
-BudgetPeriod period_named(const std::string& name) {
-  if (name == "daily") return BudgetPeriod::daily;
-  if (name == "weekly") return BudgetPeriod::weekly;
-  if (name == "total") return BudgetPeriod::total;
-  return BudgetPeriod::monthly;
-}
-
 /// What a user's principal is cached as: null when the user may no longer act (disabled, not a member).
 PrincipalPtr load_principal(pqxx::work& tx, const crypto::MasterKey& master_key, const std::string& tenant_id,
                             const std::string& external_id) {
@@ -74,7 +67,7 @@ PrincipalPtr load_principal(pqxx::work& tx, const crypto::MasterKey& master_key,
   p.scopes = {.read = true, .write = true};
   p.tenant_limits = {optional_field<Micros>(row[2]), optional_field<std::int64_t>(row[3]),
                      optional_field<std::int64_t>(row[4]), optional_field<std::int64_t>(row[5])};
-  p.budget_period = period_named(row[6].as<std::string>());
+  p.budget_period = budget_period_named(row[6].as<std::string>());
   p.all_models = row[7].as<bool>();
   p.granted_aliases = nlohmann::json::parse(row[8].as<std::string>()).get<std::vector<std::string>>();
   std::sort(p.granted_aliases.begin(), p.granted_aliases.end());

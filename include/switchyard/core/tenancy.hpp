@@ -23,4 +23,12 @@ inline constexpr std::string_view kPersonalTenantPrefix = "personal:";
 /// When a budget's spend starts again from zero (UTC boundaries); `total` never resets.
 enum class BudgetPeriod { daily, weekly, monthly, total };
 
+/// The period a tenants.budget_period value names; monthly, the schema's default, for anything else.
+inline BudgetPeriod budget_period_named(std::string_view name) {
+  if (name == "daily") return BudgetPeriod::daily;
+  if (name == "weekly") return BudgetPeriod::weekly;
+  if (name == "total") return BudgetPeriod::total;
+  return BudgetPeriod::monthly;
+}
+
 }  // namespace switchyard
