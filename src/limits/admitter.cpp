@@ -53,8 +53,7 @@ std::vector<std::string> script_keys(const LimitsConfig& config, const Admission
   keys.reserve(2 * scripts::kKeysPerScope);
   for (const Scope* scope : {&request.key, &request.tenant}) {
     auto prefix = scope_prefix(config, request, *scope);
-    for (const char* name : {"log", "tok", "toksum", "lease", "held", "heldsum"})
-      keys.push_back(prefix + name);
+    for (const char* name : {"log", "lease", "sums"}) keys.push_back(prefix + name);
     keys.push_back(spend_key(prefix, *scope, now));
   }
   return keys;
@@ -136,7 +135,12 @@ class Admitter::Impl {
       co_return;
     }
     if (admission.mode != AdmissionMode::shared) co_return;
-    std::vector<std::string> args{admission.id, std::to_string(std::max<std::int64_t>(0, actual_tokens)),
+    const auto& request = admission.request;
+    std::vector<std::string> args{admission.id,
+                                  std::to_string(admission.admitted_at_ms),
+                                  std::to_string(request.token_reservation),
+                                  std::to_string(request.cost_reservation),
+                                  std::to_string(std::max<std::int64_t>(0, actual_tokens)),
                                   std::to_string(std::max<Micros>(0, actual_cost))};
     append_limits(args, admission.request);
     auto keys = script_keys(config_, admission.request, system_clock::now());
@@ -145,7 +149,8 @@ class Admitter::Impl {
 
   asio::awaitable<bool> renew(const Admission& admission) {
     if (!admission.admitted() || admission.mode != AdmissionMode::shared) co_return true;
-    std::vector<std::string> args{admission.id, std::to_string(config_.lease_ttl.count())};
+    std::vector<std::string> args{admission.id, std::to_string(config_.lease_ttl.count()),
+                                  std::to_string(admission.request.cost_reservation)};
     append_limits(args, admission.request);
     auto keys = script_keys(config_, admission.request, system_clock::now());
     auto reply = co_await redis_.eval(scripts::renew(), std::move(keys), std::move(args));
@@ -175,8 +180,9 @@ class Admitter::Impl {
         continue;
       }
       admission.mode = AdmissionMode::shared;
-      auto key_usage = usage_from(reply, 4, request.key.limits);
-      auto tenant_usage = usage_from(reply, 7, request.tenant.limits);
+      admission.admitted_at_ms = integer_at(reply, 4);
+      auto key_usage = usage_from(reply, 5, request.key.limits);
+      auto tenant_usage = usage_from(reply, 8, request.tenant.limits);
       admission.headers = rate_limit_headers(key_usage, tenant_usage);
       if (verdict != 0) {
         static constexpr LimitKind kinds[] = {LimitKind::budget, LimitKind::parallel, LimitKind::rpm,

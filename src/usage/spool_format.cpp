@@ -1,5 +1,8 @@
 #include "switchyard/usage/spool_format.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <concepts>
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -10,11 +13,6 @@ namespace {
 
 using Json = nlohmann::json;
 using Clock = std::chrono::system_clock;
-
-template <class T>
-void put(Json& object, const char* key, const std::optional<T>& value) {
-  if (value) object[key] = *value;
-}
 
 /// Reads object[key] into `out` when it holds a T; a missing key leaves `out` alone unless `required`.
 template <class T>
@@ -47,34 +45,93 @@ bool get(const Json& object, const char* key, std::optional<T>& out) {
   return true;
 }
 
+/// Writes one flat JSON object field by field: the usage writer encodes every record it sends, and building
+/// an nlohmann object first cost several times the whole encoding.
+class SpoolLineWriter {
+ public:
+  SpoolLineWriter() {
+    text_.reserve(400);
+    text_ += '{';
+  }
+
+  void field(std::string_view key, std::string_view value) {
+    name(key);
+    if (is_plain(value)) {
+      text_ += '"';
+      text_ += value;
+      text_ += '"';
+    } else {
+      // Escapes, control characters, non-ASCII: nlohmann's serializer, which also replaces invalid UTF-8
+      // (a request id or session id as a client sent it) rather than throwing.
+      text_ += Json(std::string(value)).dump(-1, ' ', false, Json::error_handler_t::replace);
+    }
+  }
+  void field(std::string_view key, const char* value) { field(key, std::string_view(value)); }
+  void field(std::string_view key, bool value) {
+    name(key);
+    text_ += value ? "true" : "false";
+  }
+  template <std::integral T>
+  void field(std::string_view key, T value) {
+    name(key);
+    char digits[24];
+    auto [end, error] = std::to_chars(std::begin(digits), std::end(digits), value);
+    static_cast<void>(error);  // 24 characters hold any 64-bit integer
+    text_.append(digits, end);
+  }
+  template <class T>
+  void field(std::string_view key, const std::optional<T>& value) {
+    if (value) field(key, *value);
+  }
+
+  std::string finish() {
+    text_ += '}';
+    return std::move(text_);
+  }
+
+ private:
+  static bool is_plain(std::string_view value) {
+    return std::all_of(value.begin(), value.end(),
+                       [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  }
+
+  void name(std::string_view key) {
+    if (text_.size() > 1) text_ += ',';
+    text_ += '"';
+    text_ += key;
+    text_ += "\":";
+  }
+
+  std::string text_;
+};
+
 }  // namespace
 
 std::string encode_spool_line(const UsageRecord& record) {
-  Json line = {
-      {"id", record.id},
-      {"request_id", record.request_id},
-      {"tenant_id", record.tenant_id},
-      {"model_alias", record.model_alias},
-      {"prompt_tokens", record.prompt_tokens},
-      {"completion_tokens", record.completion_tokens},
-      {"cached_tokens", record.cached_tokens},
-      {"cost_micros", record.cost_micros},
-      {"status", to_string(record.outcome)},
-      {"stream", record.stream},
-      {"estimated", record.estimated},
-      {"created_at_us",
-       std::chrono::duration_cast<std::chrono::microseconds>(record.created_at.time_since_epoch()).count()},
-  };
-  put(line, "api_key_id", record.api_key_id);
-  put(line, "user_id", record.user_id);
-  put(line, "provider", record.provider);
-  put(line, "upstream_model", record.upstream_model);
-  put(line, "http_status", record.http_status);
-  put(line, "latency_ms", record.latency_ms);
-  put(line, "ttft_ms", record.ttft_ms);
-  put(line, "session_id", record.session_id);
-  // Invalid UTF-8 (a request id or session id as a client sent it) is replaced rather than thrown on.
-  return line.dump(-1, ' ', false, Json::error_handler_t::replace);
+  SpoolLineWriter line;
+  line.field("id", record.id);
+  line.field("request_id", record.request_id);
+  line.field("tenant_id", record.tenant_id);
+  line.field("model_alias", record.model_alias);
+  line.field("prompt_tokens", record.prompt_tokens);
+  line.field("completion_tokens", record.completion_tokens);
+  line.field("cached_tokens", record.cached_tokens);
+  line.field("cost_micros", record.cost_micros);
+  line.field("status", to_string(record.outcome));
+  line.field("stream", record.stream);
+  line.field("estimated", record.estimated);
+  line.field(
+      "created_at_us",
+      std::chrono::duration_cast<std::chrono::microseconds>(record.created_at.time_since_epoch()).count());
+  line.field("api_key_id", record.api_key_id);
+  line.field("user_id", record.user_id);
+  line.field("provider", record.provider);
+  line.field("upstream_model", record.upstream_model);
+  line.field("http_status", record.http_status);
+  line.field("latency_ms", record.latency_ms);
+  line.field("ttft_ms", record.ttft_ms);
+  line.field("session_id", record.session_id);
+  return line.finish();
 }
 
 std::optional<UsageRecord> decode_spool_line(std::string_view line) {

@@ -245,7 +245,7 @@ TEST_F(LimitsTest, SettlingBelowTheReservationReleasesTheRest) {
   ASSERT_EQ(admitted.size(), 33u);
   for (const auto& admission : admitted) loop_.run(admitter.settle(admission, 10, 10));
   EXPECT_EQ(integer(spend_key(ScopeKind::tenant)), 330);
-  EXPECT_EQ(integer(prefix_ + "{tenant-1}:t:tenant-1:heldsum"), 0);
+  EXPECT_EQ(call({"HGET", prefix_ + "{tenant-1}:t:tenant-1:sums", "h"}).text, "0");
   EXPECT_TRUE(loop_.run(admitter.admit(limited)).admitted());
 }
 
@@ -263,6 +263,34 @@ TEST_F(LimitsTest, SettleCorrectsTheTokenReservation) {
   auto second = loop_.run(admitter.admit(big));
   ASSERT_TRUE(second.admitted());
   EXPECT_EQ(header(second, "x-ratelimit-remaining-tokens"), "300");
+}
+
+TEST_F(LimitsTest, EveryKeyOfAScopeExpiresAndItsSumsMatchItsEntries) {
+  Admitter admitter(redis_, config());
+  stored_spend_ = 0;
+  auto limited = request({.budget_micros = 1'000'000, .rpm = 1000, .tpm = 100000, .parallel = 10},
+                         {.budget_micros = {}, .rpm = {}, .tpm = {}, .parallel = 10}, 50, 7);
+  // Settled at once, so that the lease set empties and is created again (a deleted set loses its lifetime).
+  for (int i = 0; i < 5; ++i) {
+    auto admission = loop_.run(admitter.admit(limited));
+    ASSERT_TRUE(admission.admitted());
+    loop_.run(admitter.settle(admission, 20 + i, 3));
+  }
+  auto open = loop_.run(admitter.admit(limited));
+  ASSERT_TRUE(open.admitted());
+
+  auto scan = call({"KEYS", prefix_ + "*"});
+  ASSERT_GE(scan.elements.size(), 5u);  // key: log, lease, sums, spend; tenant: lease, sums
+  for (const auto& key : scan.elements) {
+    EXPECT_GT(call({"PTTL", key.text}).integer, 60'000) << key.text << " would never expire";
+  }
+  auto key_scope = prefix_ + "{tenant-1}:k:key-1:";
+  // The window holds 20..24 settled tokens and the open admission's 50; the leases, its 7 reserved.
+  EXPECT_EQ(call({"HGET", key_scope + "sums", "t"}).text, std::to_string(20 + 21 + 22 + 23 + 24 + 50));
+  EXPECT_EQ(call({"HGET", key_scope + "sums", "h"}).text, "7");
+  EXPECT_EQ(call({"ZCARD", key_scope + "log"}).integer, 6);
+  EXPECT_EQ(call({"ZCARD", key_scope + "lease"}).integer, 1);
+  EXPECT_EQ(integer(spend_key(ScopeKind::key)), 15);
 }
 
 TEST_F(LimitsTest, HeadersDescribeTheTightestScope) {

@@ -75,7 +75,8 @@ struct Admission {
   std::vector<Header> headers;  ///< for every response to the request, admitted or not
 
   AdmissionMode mode = AdmissionMode::unlimited;
-  std::string id;  ///< unique per admission: leases and reservations are held under it
+  std::string id;                   ///< unique per admission: leases and reservations are held under it
+  std::int64_t admitted_at_ms = 0;  ///< Redis' clock at admission (shared mode), where its window entry lies
   AdmissionRequest request;
 };
 

@@ -93,17 +93,10 @@ void Connection::wait(Direction direction) {
 
 bool Connection::send(const Command& command, ReplyCallback callback) {
   if (context_ == nullptr) return false;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  argv.reserve(command.size());
-  lengths.reserve(command.size());
-  for (const auto& arg : command) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
+  auto wire = encode_command(command);
   auto owned = std::make_unique<ReplyCallback>(std::move(callback));
-  if (redisAsyncCommandArgv(context_, &Connection::on_reply, owned.get(), static_cast<int>(command.size()),
-                            argv.data(), lengths.data()) != REDIS_OK) {
+  if (redisAsyncFormattedCommand(context_, &Connection::on_reply, owned.get(), wire.data(), wire.size()) !=
+      REDIS_OK) {
     return false;
   }
   static_cast<void>(owned.release());  // on_reply takes it back

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 
 namespace switchyard::redis {
 namespace {
@@ -86,6 +87,28 @@ Command script_command(std::string_view verb, const std::string& script, const s
   command.insert(command.end(), keys.begin(), keys.end());
   command.insert(command.end(), args.begin(), args.end());
   return command;
+}
+
+std::string encode_command(const Command& command) {
+  std::size_t size = 16;
+  for (const auto& arg : command) size += arg.size() + 16;
+  std::string wire;
+  wire.reserve(size);
+  auto append_length = [&wire](char marker, std::size_t length) {
+    char digits[24];
+    auto [end, error] = std::to_chars(std::begin(digits), std::end(digits), length);
+    static_cast<void>(error);  // 24 digits hold any size_t
+    wire += marker;
+    wire.append(digits, end);
+    wire += "\r\n";
+  };
+  append_length('*', command.size());
+  for (const auto& arg : command) {
+    append_length('$', arg.size());
+    wire += arg;
+    wire += "\r\n";
+  }
+  return wire;
 }
 
 bool is_noscript(const Reply& reply) {

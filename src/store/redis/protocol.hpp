@@ -31,6 +31,10 @@ std::optional<std::string> unsupported_command(const Command& command);
 Command script_command(std::string_view verb, const std::string& script, const std::vector<std::string>& keys,
                        const std::vector<std::string>& args);
 
+/// `command` in Redis' wire format (RESP: an array of bulk strings), ready for hiredis to send as it is.
+/// Formatting here, in one pass into one buffer, costs a fraction of hiredis' own printf-style formatting.
+std::string encode_command(const Command& command);
+
 /// Whether Redis answered that it does not have the script (EVALSHA after a restart or SCRIPT FLUSH).
 bool is_noscript(const Reply& reply);
 

@@ -121,6 +121,27 @@ TEST(RedisScriptCommand, KeysCountThenKeysThenArgs) {
   EXPECT_THAT(script_command("EVAL", "return 1", {}, {}), ElementsAre("EVAL", "return 1", "0"));
 }
 
+TEST(RedisEncodeCommand, MatchesHiredisOwnFormatting) {
+  std::string binary("a\0b\r\n", 5);
+  for (const Command& command : {Command{"PING"}, Command{"SET", "key", ""}, Command{"SET", binary, "é"},
+                                 Command{"EVALSHA", "abc", "2", "k1", "k2", std::string(300, 'x')}}) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lengths;
+    for (const auto& arg : command) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    char* formatted = nullptr;
+    auto length =
+        redisFormatCommandArgv(&formatted, static_cast<int>(command.size()), argv.data(), lengths.data());
+    ASSERT_GT(length, 0);
+    std::string expected(formatted, static_cast<std::size_t>(length));
+    redisFreeCommand(formatted);
+    EXPECT_EQ(encode_command(command), expected) << command.front();
+  }
+  EXPECT_EQ(encode_command({"GET", "k"}), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+}
+
 TEST(RedisScriptCommand, NoscriptIsRecognised) {
   EXPECT_TRUE(is_noscript(parse("-NOSCRIPT No matching script. Please use EVAL.\r\n")));
   EXPECT_FALSE(is_noscript(parse("-ERR Error running script\r\n")));

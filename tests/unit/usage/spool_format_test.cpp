@@ -66,6 +66,18 @@ TEST(SpoolLine, RoundTripsEveryField) {
   expect_same(*decoded, record);
 }
 
+TEST(SpoolLine, EscapesWhatClientsSendAndReplacesInvalidUtf8) {
+  auto record = full_record();
+  record.request_id = "quote\" backslash\\ tab\t newline\n bell\x07 é 名";
+  record.session_id = std::string("bad \xff\xfe utf-8");
+  auto line = encode_spool_line(record);
+  EXPECT_EQ(line.find('\n'), std::string::npos) << "one record, one line";
+  auto decoded = decode_spool_line(line);
+  ASSERT_TRUE(decoded) << line;
+  EXPECT_EQ(decoded->request_id, record.request_id);
+  EXPECT_EQ(decoded->session_id, std::string("bad \xef\xbf\xbd\xef\xbf\xbd utf-8"));
+}
+
 TEST(SpoolLine, LeavesUnsetOptionalsOutAndReadsThemBackUnset) {
   UsageRecord record;
   record.id = "3f1c2a9e-5b7d-4c1e-9a2b-6d8e0f1a2b3c";
