@@ -1,6 +1,9 @@
 #include "switchyard/gateway/openai_body.hpp"
 
+#include <algorithm>
 #include <array>
+#include <limits>
+#include <vector>
 
 #include "switchyard/core/error.hpp"
 
@@ -33,6 +36,85 @@ bool is_text_or_list(const nlohmann::json& value) {
   }
   return true;
 }
+
+/// SAX events of one answer: tracks where in the document it is, and keeps usage.prompt_tokens,
+/// usage.completion_tokens, usage.prompt_tokens_details.cached_tokens and whether `choices` is empty.
+class UsageReader : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit UsageReader(AnswerSummary& summary) : summary_(summary) {}
+
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t number) override { return integer(number); }
+  bool number_unsigned(number_unsigned_t number) override {
+    return integer(static_cast<std::int64_t>(std::min<number_unsigned_t>(
+        number, static_cast<number_unsigned_t>(std::numeric_limits<std::int64_t>::max()))));
+  }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool string(string_t&) override { return value(); }
+  bool binary(binary_t&) override { return value(); }
+
+  bool start_object(std::size_t) override {
+    value();
+    auto place = Place::other;
+    if (places_.empty()) {
+      place = Place::top;
+    } else if (places_.back() == Place::top && key_ == "usage") {
+      place = Place::usage;
+      summary_.usage = TokenCounts{};
+    } else if (places_.back() == Place::usage && key_ == "prompt_tokens_details") {
+      place = Place::details;
+    }
+    places_.push_back(place);
+    return true;
+  }
+  bool end_object() override { return leave(); }
+  bool start_array(std::size_t) override {
+    value();
+    bool choices = !places_.empty() && places_.back() == Place::top && key_ == "choices";
+    places_.push_back(choices ? Place::choices : Place::other);
+    if (choices) summary_.empty_choices = true;
+    return true;
+  }
+  bool end_array() override { return leave(); }
+  bool key(string_t& name) override {
+    // Only keys where a wanted field may follow are kept: the others are never compared.
+    auto place = places_.back();
+    if (place == Place::top || place == Place::usage || place == Place::details) key_ = name;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  enum class Place { top, usage, details, choices, other };
+
+  bool leave() {
+    places_.pop_back();
+    return true;
+  }
+  /// Any value inside `choices` makes it non-empty.
+  bool value() {
+    if (!places_.empty() && places_.back() == Place::choices) summary_.empty_choices = false;
+    return true;
+  }
+  bool integer(std::int64_t number) {
+    value();
+    if (places_.empty()) return true;
+    if (places_.back() == Place::usage) {
+      if (key_ == "prompt_tokens") summary_.usage->prompt = number;
+      if (key_ == "completion_tokens") summary_.usage->completion = number;
+    } else if (places_.back() == Place::details && key_ == "cached_tokens") {
+      summary_.usage->cached = number;
+    }
+    return true;
+  }
+
+  AnswerSummary& summary_;
+  std::vector<Place> places_;  ///< the objects and arrays the parser is in, outermost first
+  std::string key_;
+};
 
 }  // namespace
 
@@ -119,21 +201,12 @@ ParsedRequest parse_request(Operation operation, std::string_view text) {
   return parsed;
 }
 
-std::optional<TokenCounts> usage_of(const nlohmann::json& answer) {
-  if (!answer.is_object()) return std::nullopt;
-  auto usage = answer.find("usage");
-  if (usage == answer.end() || !usage->is_object()) return std::nullopt;
-  auto number = [](const nlohmann::json& object, const char* field) -> std::int64_t {
-    auto found = object.find(field);
-    return found != object.end() && found->is_number_integer() ? found->get<std::int64_t>() : 0;
-  };
-  TokenCounts counts;
-  counts.prompt = number(*usage, "prompt_tokens");
-  counts.completion = number(*usage, "completion_tokens");
-  if (auto details = usage->find("prompt_tokens_details"); details != usage->end() && details->is_object()) {
-    counts.cached = number(*details, "cached_tokens");
-  }
-  return counts;
+AnswerSummary summarize_answer(std::string_view text) {
+  AnswerSummary summary;
+  UsageReader reader(summary);
+  summary.well_formed = nlohmann::json::sax_parse(text, &reader);
+  if (!summary.well_formed) summary = {};
+  return summary;
 }
 
 bool may_carry_usage(std::string_view payload) {

@@ -62,11 +62,6 @@ ApiError with_headers(ApiError error, const std::vector<limits::Header>& headers
 /// `data: {"error": …}`: how a failure after the stream started reaches the client (OpenAI's shape).
 std::string error_event(const ApiError& error) { return http::sse_data(error.to_json()); }
 
-bool is_usage_only_chunk(const nlohmann::json& chunk) {
-  auto choices = chunk.find("choices");
-  return choices != chunk.end() && choices->is_array() && choices->empty();
-}
-
 /// The adapter of a provider's type; types whose adapters have not arrived yet answer 502.
 providers::Provider& provider_for(GatewayParts& parts, const auth::ProviderInfo& provider) {
   const auto& type = provider.type;
@@ -111,9 +106,9 @@ http::BodyProducer relay(std::shared_ptr<Settlement> settlement,
         if (!payload) break;
         bool forward = true;
         if (may_carry_usage(*payload)) {
-          auto chunk = nlohmann::json::parse(*payload, nullptr, false);
-          if (auto counts = usage_of(chunk)) reported = counts;
-          forward = client_wants_usage || !is_usage_only_chunk(chunk);
+          auto chunk = summarize_answer(*payload);
+          if (chunk.usage) reported = chunk.usage;
+          forward = client_wants_usage || !chunk.empty_choices;
         }
         settlement->count_generated(generated_characters(*payload));
         if (!forward) continue;
@@ -202,9 +197,9 @@ asio::awaitable<http::Response> generate(GatewayParts parts, GatewayConfig confi
   http::Response response;
   add_headers(response, headers);
   if (!request.stream) {
-    auto answer = nlohmann::json::parse(reply.body, nullptr, false);
+    auto answer = summarize_answer(reply.body);
     settlement->first_token();
-    settlement->finish(RequestOutcome::completed, 200, usage_of(answer));
+    settlement->finish(RequestOutcome::completed, 200, answer.usage);
     response.headers.add("Content-Type", "application/json");
     response.body = std::move(reply.body);
     co_return response;

@@ -33,9 +33,16 @@ struct TokenCounts {
   std::int64_t cached = 0;
 };
 
-/// `usage` of an OpenAI answer or stream chunk (chat, completions, embeddings); nullopt when it has none
-/// (absent or null).
-std::optional<TokenCounts> usage_of(const nlohmann::json& answer);
+/// What the gateway reads of an OpenAI answer or stream chunk (chat, completions, embeddings).
+struct AnswerSummary {
+  bool well_formed = false;          ///< the text is one JSON value
+  std::optional<TokenCounts> usage;  ///< its top-level `usage` object; nullopt when absent or null
+  bool empty_choices = false;        ///< its top-level `choices` is [] (a stream's usage-only chunk)
+};
+
+/// Reads `text` in one pass without building a document: answers pass through as they came, and only these
+/// few fields are needed from them.
+AnswerSummary summarize_answer(std::string_view text);
 
 /// Whether a stream payload may carry usage: a cheap scan, so that only those chunks are parsed.
 bool may_carry_usage(std::string_view payload);

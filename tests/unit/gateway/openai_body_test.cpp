@@ -68,19 +68,39 @@ TEST(ParseRequest, EveryBadFieldIsNamed) {
   EXPECT_EQ(param_of(Operation::embeddings, R"({"model":"m","input":"x","stream":true})"), "stream");
 }
 
-TEST(UsageOf, ReadsChatEmbeddingsAndCachedTokens) {
-  auto counts = usage_of(nlohmann::json::parse(
-      R"({"usage":{"prompt_tokens":10,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":6}}})"));
-  ASSERT_TRUE(counts);
-  EXPECT_EQ(counts->prompt, 10);
-  EXPECT_EQ(counts->completion, 4);
-  EXPECT_EQ(counts->cached, 6);
-  auto embeddings = usage_of(nlohmann::json::parse(R"({"usage":{"prompt_tokens":3,"total_tokens":3}})"));
-  EXPECT_EQ(embeddings->prompt, 3);
-  EXPECT_EQ(embeddings->completion, 0);
-  EXPECT_FALSE(usage_of(nlohmann::json::parse(R"({"usage":null})")));
-  EXPECT_FALSE(usage_of(nlohmann::json::parse(R"({"choices":[]})")));
-  EXPECT_FALSE(usage_of(nlohmann::json::parse("[]")));
+TEST(SummarizeAnswer, ReadsChatEmbeddingsAndCachedTokens) {
+  auto chat = summarize_answer(
+      R"({"id":"x","choices":[{"message":{"content":"hi","usage":{"prompt_tokens":99}}}],)"
+      R"("usage":{"prompt_tokens":10,"completion_tokens":4,"completion_tokens_details":{"cached_tokens":7},)"
+      R"("prompt_tokens_details":{"cached_tokens":6},"total_tokens":14}})");
+  ASSERT_TRUE(chat.well_formed);
+  ASSERT_TRUE(chat.usage);
+  EXPECT_EQ(chat.usage->prompt, 10);
+  EXPECT_EQ(chat.usage->completion, 4);
+  EXPECT_EQ(chat.usage->cached, 6);
+  EXPECT_FALSE(chat.empty_choices);
+  auto embeddings = summarize_answer(R"({"usage":{"prompt_tokens":3,"total_tokens":3}})");
+  ASSERT_TRUE(embeddings.usage);
+  EXPECT_EQ(embeddings.usage->prompt, 3);
+  EXPECT_EQ(embeddings.usage->completion, 0);
+  EXPECT_FALSE(summarize_answer(R"({"usage":null})").usage);
+  EXPECT_FALSE(summarize_answer(R"({"usage":[{"prompt_tokens":1}]})").usage);
+  EXPECT_FALSE(summarize_answer(R"([{"usage":{"prompt_tokens":1}}])").usage);
+  EXPECT_FALSE(summarize_answer(R"({"data":{"usage":{"prompt_tokens":1}}})").usage);
+}
+
+TEST(SummarizeAnswer, TellsAUsageOnlyChunkAndMalformedText) {
+  auto usage_only = summarize_answer(R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}})");
+  EXPECT_TRUE(usage_only.empty_choices);
+  EXPECT_EQ(usage_only.usage->completion, 2);
+  EXPECT_FALSE(summarize_answer(R"({"choices":[{"delta":{}}]})").empty_choices);
+  EXPECT_FALSE(summarize_answer(R"({"choices":[null]})").empty_choices);
+  EXPECT_FALSE(summarize_answer(R"({"x":{"choices":[]}})").empty_choices);
+  auto torn = summarize_answer(R"({"usage":{"prompt_tokens":1,)");
+  EXPECT_FALSE(torn.well_formed);
+  EXPECT_FALSE(torn.usage);
+  EXPECT_FALSE(summarize_answer("not json").well_formed);
+  EXPECT_TRUE(summarize_answer("[]").well_formed);
 }
 
 TEST(MayCarryUsage, OnlyChunksWithAUsageObject) {
