@@ -172,7 +172,7 @@ asio::awaitable<http::Response> generate(GatewayParts parts, GatewayConfig confi
   auto wanted = admission_request(*principal, *model, request, request_id, config, operation);
   auto admission = co_await parts.admitter.admit(wanted);
   if (!admission.admitted()) throw with_headers(*admission.refusal, admission.headers);
-  auto headers = admission.headers;
+  auto headers = std::move(admission.headers);  // the settlement needs the rest of the admission only
 
   auto executor = co_await asio::this_coro::executor;
   auto settlement = std::make_shared<Settlement>(parts, executor, std::move(admission), *principal, *model,

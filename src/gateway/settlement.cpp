@@ -83,11 +83,13 @@ void Settlement::finish(usage::RequestOutcome outcome, int http_status, std::opt
   record_.latency_ms = elapsed_ms(started_);
   record_.created_at = std::chrono::system_clock::now();
   auto cost = record_.cost_micros;
-  parts_.usage.record(record_);
+  parts_.usage.record(std::move(record_));  // finished once: the record is needed no more here
   if (admission_.mode != limits::AdmissionMode::unlimited) {
-    asio::co_spawn(executor_,
-                   settle_admission(parts_.admitter, admission_, counts.prompt + counts.completion, cost),
-                   asio::detached);
+    asio::co_spawn(
+        executor_,
+        // Finished once: the admission is needed no more here.
+        settle_admission(parts_.admitter, std::move(admission_), counts.prompt + counts.completion, cost),
+        asio::detached);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "switchyard/http/upstream_client.hpp"
 
+#include <algorithm>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -7,6 +8,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <memory>
 
 #include "upstream_connection.hpp"
 
@@ -19,6 +21,9 @@ using Kind = UpstreamError::Kind;
 
 namespace {
 
+/// The piece buffer of a body of unknown length (a stream): small, as an open stream holds it while it
+/// waits, and stream events are a few hundred bytes.
+constexpr std::size_t kStreamPieceSize = 4 * 1024;
 /// The largest piece read() returns.
 constexpr std::size_t kPieceSize = 16 * 1024;
 
@@ -98,7 +103,10 @@ struct UpstreamResponse::State {
   Headers headers;
   Clock::time_point total_deadline;
   std::chrono::milliseconds between_chunks{};
-  std::string piece;
+  /// Where the parser puts body bytes; allocated at the first read, not zeroed, sized to the body when its
+  /// length is known.
+  std::unique_ptr<char[]> piece;
+  std::size_t piece_size = 0;
   bool done = false;
 
   /// At the body's end: the connection goes back to the pool when the exchange left it clean.
@@ -223,15 +231,19 @@ asio::awaitable<std::optional<std::string>> UpstreamResponse::read() {
     connection.cancelled = true;
     connection.close();
   });
-  state.piece.resize(kPieceSize);
+  if (!state.piece) {
+    auto length = parser.content_length_remaining();
+    state.piece_size = length ? std::clamp<std::size_t>(*length, 1, kPieceSize) : kStreamPieceSize;
+    state.piece = std::make_unique_for_overwrite<char[]>(state.piece_size);
+  }
   try {
     for (;;) {
       if (parser.is_done()) {
         state.finish();
         co_return std::nullopt;
       }
-      parser.get().body().data = state.piece.data();
-      parser.get().body().size = state.piece.size();
+      parser.get().body().data = state.piece.get();
+      parser.get().body().size = state.piece_size;
       auto deadline = earliest(state.between_chunks, state.total_deadline);
       connection.tcp().expires_at(deadline.at);
       hook.arm();
@@ -242,9 +254,9 @@ asio::awaitable<std::optional<std::string>> UpstreamResponse::read() {
         throw failure(ec, connection, deadline, "between chunks",
                       "reading the response of " + state.authority);
       }
-      std::size_t produced = state.piece.size() - parser.get().body().size;
+      std::size_t produced = state.piece_size - parser.get().body().size;
       if (produced == 0) continue;
-      std::string piece(state.piece.data(), produced);
+      std::string piece(state.piece.get(), produced);
       if (parser.is_done()) state.finish();
       co_return piece;
     }

@@ -58,7 +58,7 @@ void Connection::connect(const asio::ip::tcp::endpoint& address, const std::vect
   // hiredis buffers these until the socket connects, so they go out first, before any caller's command.
   for (const auto& command : handshake) {
     ++handshake_replies_due_;
-    send(command,
+    send(encode_command(command),
          [this, verb = command.front()](const redisReply* reply) { on_handshake_reply(verb, reply); });
   }
 }
@@ -91,9 +91,8 @@ void Connection::wait(Direction direction) {
   });
 }
 
-bool Connection::send(const Command& command, ReplyCallback callback) {
+bool Connection::send(std::string_view wire, ReplyCallback callback) {
   if (context_ == nullptr) return false;
-  auto wire = encode_command(command);
   auto owned = std::make_unique<ReplyCallback>(std::move(callback));
   if (redisAsyncFormattedCommand(context_, &Connection::on_reply, owned.get(), wire.data(), wire.size()) !=
       REDIS_OK) {

@@ -49,8 +49,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Replies received so far: while it stands still, nothing moves on this connection.
   std::uint64_t replies_received() const { return replies_received_; }
 
-  /// Queues `command`; false, without ever calling `callback`, when the context is gone or closing.
-  bool send(const Command& command, ReplyCallback callback);
+  /// Queues a command in wire format (encode_command); false, without ever calling `callback`, when the
+  /// context is gone or closing.
+  bool send(std::string_view wire, ReplyCallback callback);
 
   /// Frees the context; its pending callbacks run first, with nullptr. Never call it from inside a hiredis
   /// callback: hiredis still uses the context after the callback returns.

@@ -27,13 +27,13 @@ std::vector<Command> handshake_commands(const RedisEndpoint& endpoint);
 /// leave request/reply mode, after which hiredis would match replies to the wrong callers.
 std::optional<std::string> unsupported_command(const Command& command);
 
-/// {verb, script, numkeys, keys..., args...}: `verb` is EVALSHA with the SHA-1, or EVAL with the source.
-Command script_command(std::string_view verb, const std::string& script, const std::vector<std::string>& keys,
-                       const std::vector<std::string>& args);
-
 /// `command` in Redis' wire format (RESP: an array of bulk strings), ready for hiredis to send as it is.
-/// Formatting here, in one pass into one buffer, costs a fraction of hiredis' own printf-style formatting.
 std::string encode_command(const Command& command);
+
+/// {verb, script, numkeys, keys..., args...} in wire format, without gathering them into a Command first:
+/// `verb` is EVALSHA with the SHA-1, or EVAL with the source.
+std::string encode_script_command(std::string_view verb, std::string_view script,
+                                  const std::vector<std::string>& keys, const std::vector<std::string>& args);
 
 /// Whether Redis answered that it does not have the script (EVALSHA after a restart or SCRIPT FLUSH).
 bool is_noscript(const Reply& reply);

@@ -119,12 +119,13 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     });
   }
 
+  /// Sends a command already in wire format (encode_command).
   template <typename CompletionToken>
-  auto async_command(Command command, CompletionToken&& token) {
+  auto async_command(std::string wire, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, Completion>(
         // `this`, not a shared pointer: use_awaitable keeps the initiation alive until the completion, and
         // through hiredis' callback the completion holds this object, so a shared pointer would be a cycle.
-        [this](auto handler, Command args) {
+        [this](auto handler, std::string command) {
           auto self = shared_from_this();
           // The handler's own executor, taken before its type is erased: the caller resumes there.
           asio::any_io_executor caller = asio::prefer(asio::get_associated_executor(handler, self->strand_),
@@ -144,9 +145,9 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
             });
           }
           asio::dispatch(self->strand_,
-                         [self, pending, args = std::move(args)] { self->send(pending, args); });
+                         [self, pending, command = std::move(command)] { self->send(pending, command); });
         },
-        token, std::move(command));
+        token, std::move(wire));
   }
 
   bool connected() const { return connected_; }
@@ -249,7 +250,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
 
   void wake() { wake_.cancel(); }
 
-  void send(const std::shared_ptr<PendingCommand>& pending, const Command& command) {
+  void send(const std::shared_ptr<PendingCommand>& pending, const std::string& wire) {
     if (pending->done) return;  // cancelled on its way here
     if (!connection_ || connection_->state() != Connection::State::ready) {
       pending->fail("redis: not connected to " + server());
@@ -257,7 +258,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     }
     pending->connection = connection_;
     pending->replies_before = connection_->replies_received();
-    bool queued = connection_->send(command, [pending](const redisReply* reply) {
+    bool queued = connection_->send(wire, [pending](const redisReply* reply) {
       if (reply == nullptr) {
         pending->fail("redis: connection closed before the reply");
       } else if (!pending->done) {
@@ -317,15 +318,17 @@ void Client::stop() { impl_->stop(); }
 
 asio::awaitable<Reply> Client::command(std::vector<std::string> args) {
   if (auto why = unsupported_command(args)) throw std::invalid_argument(*why);
-  co_return co_await impl_->async_command(std::move(args), asio::use_awaitable);
+  co_return co_await impl_->async_command(encode_command(args), asio::use_awaitable);
 }
 
 asio::awaitable<Reply> Client::eval(const Script& script, std::vector<std::string> keys,
                                     std::vector<std::string> args) {
-  auto reply = co_await command(script_command("EVALSHA", script.sha1(), keys, args));
+  auto by_sha = encode_script_command("EVALSHA", script.sha1(), keys, args);
+  auto reply = co_await impl_->async_command(std::move(by_sha), asio::use_awaitable);
   if (!is_noscript(reply)) co_return reply;
   spdlog::debug("redis: script {} is not cached, sending its source", script.sha1());
-  co_return co_await command(script_command("EVAL", script.source(), keys, args));
+  auto by_source = encode_script_command("EVAL", script.source(), keys, args);
+  co_return co_await impl_->async_command(std::move(by_source), asio::use_awaitable);
 }
 
 bool Client::connected() const { return impl_->connected(); }
