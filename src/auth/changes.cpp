@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "switchyard/core/crypto.hpp"
+#include "switchyard/core/threads.hpp"
 #include "switchyard/store/postgres_pool.hpp"
 
 namespace switchyard::auth {
@@ -84,6 +85,7 @@ struct ChangeListener::Impl {
   };
 
   void run() {
+    run_as_background_thread();
     std::minstd_rand jitter(std::random_device{}());
     while (!stopping) {
       try {

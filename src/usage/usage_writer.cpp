@@ -16,6 +16,7 @@
 #include "spool_file.hpp"
 #include "switchyard/core/crypto.hpp"
 #include "switchyard/core/metrics.hpp"
+#include "switchyard/core/threads.hpp"
 #include "switchyard/store/postgres_pool.hpp"
 #include "switchyard/usage/spool_format.hpp"
 
@@ -141,6 +142,7 @@ struct UsageWriter::State {
 };
 
 void UsageWriter::State::run_writer() {
+  run_as_background_thread();
   std::unique_lock lock(mutex);
   auto next_flush = SteadyClock::now() + options.flush_interval;
   for (;;) {
@@ -185,6 +187,7 @@ void UsageWriter::State::run_writer() {
 }
 
 void UsageWriter::State::run_spiller() {
+  run_as_background_thread();
   std::unique_lock lock(mutex);
   for (;;) {
     spiller_wake.wait(lock, [&] { return spill_wanted || stopping; });

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "switchyard/core/error.hpp"
+#include "switchyard/core/threads.hpp"
 
 namespace switchyard::postgres::detail {
 namespace {
@@ -66,7 +67,11 @@ void resume(Resumption resumption) {
 
 Lane::Lane(LaneSettings settings) : settings_(std::move(settings)) {
   workers_.reserve(static_cast<std::size_t>(settings_.threads));
-  for (int i = 0; i < settings_.threads; ++i) workers_.emplace_back([this] { work(); });
+  for (int i = 0; i < settings_.threads; ++i)
+    workers_.emplace_back([this] {
+      run_as_background_thread();
+      work();
+    });
 }
 
 Lane::~Lane() { stop(); }
