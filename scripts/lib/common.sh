@@ -9,7 +9,7 @@ SY_SERVICES="$SY_ROOT/scripts/lib/services.sh"
 SY_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl
   libboost1.81-dev libboost-url1.81-dev libpqxx-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev
-  libyaml-cpp-dev libargon2-dev libssl-dev libjwt-dev libgtest-dev libgmock-dev
+  libyaml-cpp-dev libargon2-dev libssl-dev libjwt-dev libsimdjson-dev libgtest-dev libgmock-dev
   postgresql redis-server
 )
 

@@ -221,10 +221,44 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+class MasterKey::KeyedHash {
+ public:
+  explicit KeyedHash(const std::array<unsigned char, kSize>& key) {
+    std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr),
+                                                          &EVP_MAC_free);
+    if (!mac) throw std::runtime_error("OpenSSL has no HMAC");
+    keyed_.reset(EVP_MAC_CTX_new(mac.get()));
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (!keyed_ || EVP_MAC_init(keyed_.get(), key.data(), key.size(), params) != 1) {
+      throw std::runtime_error("HMAC-SHA256 could not be keyed");
+    }
+  }
+
+  /// Thread-safe: each call works on its own copy of the keyed state.
+  std::string mac(std::string_view data) const {
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(keyed_.get()),
+                                                                  &EVP_MAC_CTX_free);
+    std::string out(EVP_MAX_MD_SIZE, '\0');
+    std::size_t size = 0;
+    if (!ctx || EVP_MAC_update(ctx.get(), bytes(data), data.size()) != 1 ||
+        EVP_MAC_final(ctx.get(), bytes(out), &size, out.size()) != 1) {
+      throw std::runtime_error("HMAC-SHA256 failed");
+    }
+    out.resize(size);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> keyed_{nullptr, &EVP_MAC_CTX_free};
+};
+
 MasterKey::MasterKey(std::string_view raw) {
   if (raw.size() != kSize) throw std::invalid_argument("the master key must be exactly 32 bytes");
   hash_key_ = derive(raw, kApiKeyHashLabel);
   encryption_key_ = derive(raw, kCredentialLabel);
+  keyed_hash_ = std::make_shared<const KeyedHash>(hash_key_);
 }
 
 MasterKey::~MasterKey() {
@@ -232,9 +266,7 @@ MasterKey::~MasterKey() {
   OPENSSL_cleanse(encryption_key_.data(), encryption_key_.size());
 }
 
-std::string MasterKey::api_key_hash(std::string_view secret) const {
-  return hmac_sha256({reinterpret_cast<const char*>(hash_key_.data()), hash_key_.size()}, secret);
-}
+std::string MasterKey::api_key_hash(std::string_view secret) const { return keyed_hash_->mac(secret); }
 
 std::string MasterKey::encrypt(std::string_view plaintext, std::string_view context) const {
   std::string out(1 + kNonceSize + plaintext.size() + kTagSize, '\0');

@@ -1,9 +1,8 @@
 #include "switchyard/gateway/openai_body.hpp"
 
-#include <algorithm>
+#include <simdjson.h>
+
 #include <array>
-#include <limits>
-#include <vector>
 
 #include "switchyard/core/error.hpp"
 
@@ -37,84 +36,37 @@ bool is_text_or_list(const nlohmann::json& value) {
   return true;
 }
 
-/// SAX events of one answer: tracks where in the document it is, and keeps usage.prompt_tokens,
-/// usage.completion_tokens, usage.prompt_tokens_details.cached_tokens and whether `choices` is empty.
-class UsageReader : public nlohmann::json_sax<nlohmann::json> {
- public:
-  explicit UsageReader(AnswerSummary& summary) : summary_(summary) {}
+/// Answers up to this size are read with a parser kept per thread, which keeps buffers for the largest
+/// document it has read; a larger answer gets a parser of its own, freed with it.
+constexpr std::size_t kReusedParserLimit = 64 * 1024;
 
-  bool null() override { return value(); }
-  bool boolean(bool) override { return value(); }
-  bool number_integer(number_integer_t number) override { return integer(number); }
-  bool number_unsigned(number_unsigned_t number) override {
-    return integer(static_cast<std::int64_t>(std::min<number_unsigned_t>(
-        number, static_cast<number_unsigned_t>(std::numeric_limits<std::int64_t>::max()))));
-  }
-  bool number_float(number_float_t, const string_t&) override { return value(); }
-  bool string(string_t&) override { return value(); }
-  bool binary(binary_t&) override { return value(); }
+std::int64_t integer_field(simdjson::dom::element object, const char* name) {
+  std::int64_t value = 0;
+  return object[name].get_int64().get(value) == simdjson::SUCCESS ? value : 0;
+}
 
-  bool start_object(std::size_t) override {
-    value();
-    auto place = Place::other;
-    if (places_.empty()) {
-      place = Place::top;
-    } else if (places_.back() == Place::top && key_ == "usage") {
-      place = Place::usage;
-      summary_.usage = TokenCounts{};
-    } else if (places_.back() == Place::usage && key_ == "prompt_tokens_details") {
-      place = Place::details;
+AnswerSummary summarize(simdjson::dom::parser& parser, simdjson::padded_string_view text) {
+  AnswerSummary summary;
+  simdjson::dom::element document;
+  if (parser.parse(text).get(document) != simdjson::SUCCESS) return summary;
+  summary.well_formed = true;
+  if (!document.is_object()) return summary;
+  simdjson::dom::element usage;
+  if (document["usage"].get(usage) == simdjson::SUCCESS && usage.is_object()) {
+    TokenCounts counts;
+    counts.prompt = integer_field(usage, "prompt_tokens");
+    counts.completion = integer_field(usage, "completion_tokens");
+    simdjson::dom::element details;
+    if (usage["prompt_tokens_details"].get(details) == simdjson::SUCCESS && details.is_object()) {
+      counts.cached = integer_field(details, "cached_tokens");
     }
-    places_.push_back(place);
-    return true;
+    summary.usage = counts;
   }
-  bool end_object() override { return leave(); }
-  bool start_array(std::size_t) override {
-    value();
-    bool choices = !places_.empty() && places_.back() == Place::top && key_ == "choices";
-    places_.push_back(choices ? Place::choices : Place::other);
-    if (choices) summary_.empty_choices = true;
-    return true;
-  }
-  bool end_array() override { return leave(); }
-  bool key(string_t& name) override {
-    // Only keys where a wanted field may follow are kept: the others are never compared.
-    auto place = places_.back();
-    if (place == Place::top || place == Place::usage || place == Place::details) key_ = name;
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return false;
-  }
-
- private:
-  enum class Place { top, usage, details, choices, other };
-
-  bool leave() {
-    places_.pop_back();
-    return true;
-  }
-  /// Any value inside `choices` makes it non-empty.
-  bool value() {
-    if (!places_.empty() && places_.back() == Place::choices) summary_.empty_choices = false;
-    return true;
-  }
-  bool integer(std::int64_t number) {
-    value();
-    if (places_.empty()) return true;
-    if (places_.back() == Place::usage) {
-      if (key_ == "prompt_tokens") summary_.usage->prompt = number;
-      if (key_ == "completion_tokens") summary_.usage->completion = number;
-    } else if (places_.back() == Place::details && key_ == "cached_tokens") {
-      summary_.usage->cached = number;
-    }
-    return true;
-  }
-
-  AnswerSummary& summary_;
-  std::vector<Place> places_;  ///< the objects and arrays the parser is in, outermost first
-  std::string key_;
-};
+  simdjson::dom::array choices;
+  summary.empty_choices =
+      document["choices"].get_array().get(choices) == simdjson::SUCCESS && choices.size() == 0;
+  return summary;
+}
 
 }  // namespace
 
@@ -202,11 +154,17 @@ ParsedRequest parse_request(Operation operation, std::string_view text) {
 }
 
 AnswerSummary summarize_answer(std::string_view text) {
-  AnswerSummary summary;
-  UsageReader reader(summary);
-  summary.well_formed = nlohmann::json::sax_parse(text, &reader);
-  if (!summary.well_formed) summary = {};
-  return summary;
+  if (text.size() > kReusedParserLimit) {
+    simdjson::dom::parser parser;
+    simdjson::padded_string padded(text);
+    return summarize(parser, padded);
+  }
+  // simdjson reads a little past the end of the text: a per-thread copy with room for it, reused.
+  thread_local simdjson::dom::parser parser;
+  thread_local std::string padded;
+  padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(text);
+  return summarize(parser, simdjson::padded_string_view(padded.data(), padded.size(), padded.capacity()));
 }
 
 bool may_carry_usage(std::string_view payload) {

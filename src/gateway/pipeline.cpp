@@ -11,6 +11,7 @@
 #include "switchyard/jwt_orgs/authenticator.hpp"
 #include "switchyard/jwt_orgs/token.hpp"
 #include "switchyard/providers/provider.hpp"
+#include "switchyard/providers/upstream_errors.hpp"
 #include "switchyard/usage/usage_record.hpp"
 
 namespace switchyard::gateway {
@@ -198,6 +199,11 @@ asio::awaitable<http::Response> generate(GatewayParts parts, GatewayConfig confi
   add_headers(response, headers);
   if (!request.stream) {
     auto answer = summarize_answer(reply.body);
+    if (!answer.well_formed) {
+      auto error = providers::upstream_failure(model->provider->name, "the answer is not JSON");
+      settlement->finish(RequestOutcome::failed, error.status(), std::nullopt);
+      throw with_headers(error, headers);
+    }
     settlement->first_token();
     settlement->finish(RequestOutcome::completed, 200, answer.usage);
     response.headers.add("Content-Type", "application/json");

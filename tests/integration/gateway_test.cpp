@@ -173,6 +173,11 @@ TEST_F(Gateway, ProviderErrorsMapToOpenAIStatuses) {
   EXPECT_EQ(failed->status, 502);
   EXPECT_EQ(json::parse(failed->body)["error"]["type"], "upstream_error");
 
+  // An answer that is not JSON is never passed on as if it were one.
+  auto garbled = post("/v1/chat/completions", chat("gpt-broken-sse", "x"));
+  EXPECT_EQ(garbled->status, 502);
+  EXPECT_EQ(json::parse(garbled->body)["error"]["type"], "upstream_error");
+
   auto started = std::chrono::steady_clock::now();
   auto silent = post("/v1/chat/completions", chat("gpt-hang", "x"));
   EXPECT_EQ(silent->status, 504);

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,8 +74,13 @@ class MasterKey {
   std::optional<std::string> decrypt(std::string_view ciphertext, std::string_view context) const;
 
  private:
+  /// HMAC state already keyed with the hashing sub-key: OpenSSL 3's one-shot HMAC looks the digest up by
+  /// name on every call, which cost more than the hash itself on each request's key lookup.
+  class KeyedHash;
+
   std::array<unsigned char, kSize> hash_key_{};
   std::array<unsigned char, kSize> encryption_key_{};
+  std::shared_ptr<const KeyedHash> keyed_hash_;
 };
 
 /// A new API key: "sk-sy-" followed by 256 random bits as base64url (49 characters in all).

@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace switchyard::crypto {
 namespace {
@@ -170,6 +172,24 @@ TEST(MasterKey, ApiKeyHashIsDeterministicAndKeyed) {
   EXPECT_NE(key.api_key_hash(secret), key.api_key_hash(secret + "x"));
   // The hashing sub-key is not the master key itself.
   EXPECT_NE(key.api_key_hash(secret), hmac_sha256(std::string(MasterKey::kSize, 'k'), secret));
+}
+
+TEST(MasterKey, ApiKeyHashIsTheSameFromManyThreadsAndCopies) {
+  auto key = test_key();
+  auto copy = key;
+  auto secret = generate_api_key();
+  auto expected = key.api_key_hash(secret);
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        if (copy.api_key_hash(secret) != expected) ++mismatches;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(ApiKeys, GeneratedKeysHaveTheDocumentedShape) {
