@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -77,7 +79,19 @@ asio::awaitable<void> refuse_busy(tcp::socket socket) {
 asio::awaitable<void> serve_connection(std::shared_ptr<ServerState> state, tcp::socket socket) {
   auto connection = std::make_shared<Connection>(boost::beast::tcp_stream(std::move(socket)));
   auto id = state->add(connection);
-  co_await run_session(state, connection);
+  // The session runs as a coroutine of its own, bound to the connection's signal, so that a client leaving
+  // cancels the request it has in flight. Once per connection, not per request.
+  auto executor = co_await asio::this_coro::executor;
+  auto [failure] = co_await asio::co_spawn(
+      executor, run_session(state, connection),
+      asio::bind_cancellation_slot(connection->client_left.slot(), asio::as_tuple(asio::use_awaitable)));
+  if (failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      spdlog::warn("a client connection ended on an error: {}", e.what());
+    }
+  }
   state->remove(id);
   state->open_connections.fetch_sub(1);
 }

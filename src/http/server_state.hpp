@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <cstdint>
 #include <memory>
@@ -18,6 +19,9 @@ struct Connection {
   explicit Connection(boost::beast::tcp_stream s) : stream(std::move(s)) {}
   boost::beast::tcp_stream stream;
   bool idle = true;  ///< waiting for the next request, so a drain may close it
+  /// Bound to the session's coroutine: emitted (terminal) when the client leaves while a request is being
+  /// handled, it cancels whatever the handler awaits.
+  boost::asio::cancellation_signal client_left;
 };
 
 /// What the listener and every session share.

@@ -1,7 +1,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -79,19 +79,59 @@ asio::awaitable<std::optional<std::size_t>> write_response(beast::tcp_stream& st
   co_return body_size;
 }
 
-/// Completes when the client closes its end (or resets) while a request is being handled, so that the
-/// handler, raced against it, is cancelled: a client that leaves cancels its upstream request at once.
-/// Bytes of a pipelined next request are left in the socket, and watching then goes on until cancelled.
-asio::awaitable<void> client_gone(beast::tcp_stream& stream) {
-  auto& socket = stream.socket();
-  auto [ec] = co_await socket.async_wait(asio::socket_base::wait_read, kTuple);
-  if (ec) co_return;
-  char probe;
-  if (::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
-    asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
-    co_await forever.async_wait(kTuple);
+/// Watches the client's socket while a request is handled or a stream is sent: a client that closes its end
+/// (or resets) emits a terminal cancellation into the session, which cancels whatever the handler awaits
+/// (its upstream request) at once. Bytes of a pipelined next request end the watch: they are that request's.
+/// A plain completion handler on the socket, not a second coroutine raced against the handler: that cost a
+/// co_spawn and a parallel group on every request.
+class DisconnectWatch {
+ public:
+  DisconnectWatch(beast::tcp_stream& stream, asio::cancellation_signal& signal)
+      : socket_(stream.socket()), state_(std::make_shared<State>(signal)) {
+    wait(socket_, state_);
   }
-}
+  ~DisconnectWatch() { stop(); }
+  DisconnectWatch(const DisconnectWatch&) = delete;
+  DisconnectWatch& operator=(const DisconnectWatch&) = delete;
+
+  /// Ends the watch; true when the client left meanwhile.
+  bool stop() {
+    if (state_->watching) {
+      state_->watching = false;
+      error_code ignored;
+      socket_.cancel(ignored);
+    }
+    return state_->left;
+  }
+
+ private:
+  struct State {
+    explicit State(asio::cancellation_signal& s) : signal(s) {}
+    asio::cancellation_signal& signal;
+    bool watching = true;
+    bool left = false;
+  };
+
+  static void wait(asio::ip::tcp::socket& socket, std::shared_ptr<State> state) {
+    socket.async_wait(asio::socket_base::wait_read, [&socket, state](const error_code& ec) {
+      // A cancelled or ended watch: the socket may be gone by now, and is not touched.
+      if (ec || !state->watching) return;
+      char probe;
+      auto peeked = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        wait(socket, state);
+        return;
+      }
+      state->watching = false;
+      if (peeked > 0) return;  // a pipelined request
+      state->left = true;
+      state->signal.emit(asio::cancellation_type::terminal);
+    });
+  }
+
+  asio::ip::tcp::socket& socket_;
+  std::shared_ptr<State> state_;
+};
 
 /// Chunked transfer-encoding onto the client's socket, each piece under the write deadline.
 class ChunkedWriter final : public BodyWriter {
@@ -129,9 +169,9 @@ class ChunkedWriter final : public BodyWriter {
 /// Sends the header, then what the producer writes, raced against the client leaving. Returns the body
 /// bytes sent, or nullopt when the client is gone or did not take the data.
 asio::awaitable<std::optional<std::size_t>> write_streamed(beast::tcp_stream& stream,
+                                                           asio::cancellation_signal& client_left,
                                                            const ServerConfig& config, Response& response,
                                                            bool keep_alive) {
-  using namespace asio::experimental::awaitable_operators;
   bhttp::response<bhttp::empty_body> header{static_cast<bhttp::status>(response.status), 11};
   for (const auto& [name, value] : response.headers) header.insert(name, value);
   header.keep_alive(keep_alive);
@@ -142,12 +182,12 @@ asio::awaitable<std::optional<std::size_t>> write_streamed(beast::tcp_stream& st
   if (ec) co_return std::nullopt;
 
   ChunkedWriter writer(stream, config.write_timeout);
-  auto produce = [&]() -> asio::awaitable<bool> {
+  {
+    DisconnectWatch watch(stream, client_left);
     co_await response.stream(writer);
-    co_return co_await writer.finish();
-  };
-  auto outcome = co_await (produce() || client_gone(stream));
-  if (outcome.index() == 1 || !std::get<0>(outcome)) co_return std::nullopt;
+    if (watch.stop()) co_return std::nullopt;
+  }
+  if (!co_await writer.finish()) co_return std::nullopt;
   co_return writer.bytes();
 }
 
@@ -172,7 +212,6 @@ std::optional<ApiError> refusal_for(const error_code& ec) {
 
 asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
                                   std::shared_ptr<Connection> connection) {
-  using namespace asio::experimental::awaitable_operators;
   auto& stream = connection->stream;
   const auto& config = state->config;
   beast::flat_buffer buffer;
@@ -234,15 +273,21 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
     Exchange exchange;
     exchange.request = to_request(parser.release(), remote);
     bool head = exchange.request.method == "HEAD";
-    auto handled = co_await (state->dispatcher.handle(exchange) || client_gone(stream));
-    if (handled.index() == 1) {
+    std::optional<Response> handled;
+    bool client_left = false;
+    {
+      DisconnectWatch watch(stream, connection->client_left);
+      handled = co_await state->dispatcher.handle(exchange);
+      client_left = watch.stop();
+    }
+    if (client_left) {
       state->dispatcher.finish(exchange, kClientClosedRequest, 0);
       break;
     }
-    Response& response = std::get<0>(handled);
+    Response& response = *handled;
     keep_alive = keep_alive && !response.close && !state->draining;
     auto sent = response.stream && !head
-                    ? co_await write_streamed(stream, config, response, keep_alive)
+                    ? co_await write_streamed(stream, connection->client_left, config, response, keep_alive)
                     : co_await write_response(stream, config, response, head, keep_alive);
     state->dispatcher.finish(exchange, sent ? response.status : kClientClosedRequest, sent.value_or(0));
     if (!sent || !keep_alive) break;

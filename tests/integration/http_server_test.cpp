@@ -411,6 +411,22 @@ TEST(HttpServer, AClientThatLeavesMidStreamCancelsTheProducerAtOnce) {
   expect_cancelled_when_the_client_leaves("/stream-waits");
 }
 
+TEST(HttpServer, APipelinedRequestIsNoClientLeaving) {
+  ServerHarness harness(test_config());
+  RawConnection connection(harness.port());
+  // The second request arrives while the first is handled: both are answered, in order.
+  ASSERT_TRUE(connection.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(connection.send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto first = connection.read_response();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->body, "finished");
+  auto second = connection.read_response();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 200);
+}
+
 TEST(HttpServer, DrainLetsInFlightRequestsFinishAndRefusesNewConnections) {
   ServerHarness harness(test_config());
   auto slow = std::async(std::launch::async, [&] { return http_request(harness.port(), "GET", "/slow"); });
