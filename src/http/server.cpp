@@ -76,24 +76,18 @@ asio::awaitable<void> refuse_busy(tcp::socket socket) {
   socket.close(ignored);
 }
 
-asio::awaitable<void> serve_connection(std::shared_ptr<ServerState> state, tcp::socket socket) {
-  auto connection = std::make_shared<Connection>(boost::beast::tcp_stream(std::move(socket)));
-  auto id = state->add(connection);
-  // The session runs as a coroutine of its own, bound to the connection's signal, so that a client leaving
-  // cancels the request it has in flight. Once per connection, not per request.
-  auto executor = co_await asio::this_coro::executor;
-  auto [failure] = co_await asio::co_spawn(
-      executor, run_session(state, connection),
-      asio::bind_cancellation_slot(connection->client_left.slot(), asio::as_tuple(asio::use_awaitable)));
-  if (failure) {
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      spdlog::warn("a client connection ended on an error: {}", e.what());
+asio::awaitable<void> serve_connection(std::shared_ptr<ServerState> state,
+                                       std::shared_ptr<Connection> connection) {
+  // Uncounted however the session ends, an exception included.
+  struct Registration {
+    ServerState& state;
+    std::uint64_t id;
+    ~Registration() {
+      state.remove(id);
+      state.open_connections.fetch_sub(1);
     }
-  }
-  state->remove(id);
-  state->open_connections.fetch_sub(1);
+  } registration{*state, state->add(connection)};
+  co_await run_session(state, connection);
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state, std::shared_ptr<tcp::acceptor> acceptor,
@@ -116,7 +110,19 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state, std::share
       continue;
     }
     state->open_connections.fetch_add(1);
-    asio::co_spawn(executor, serve_connection(state, std::move(socket)), asio::detached);
+    auto connection = std::make_shared<Connection>(boost::beast::tcp_stream(std::move(socket)));
+    // The session is bound to the connection's signal, so that a client leaving cancels the request it has
+    // in flight. The completion handler keeps the connection, and with it the signal, until the end.
+    auto session_ended = [connection](const std::exception_ptr& failure) {
+      if (!failure) return;
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& e) {
+        spdlog::warn("a client connection ended on an error: {}", e.what());
+      }
+    };
+    asio::co_spawn(executor, serve_connection(state, connection),
+                   asio::bind_cancellation_slot(connection->client_left.slot(), std::move(session_ended)));
   }
 }
 

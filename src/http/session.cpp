@@ -272,6 +272,9 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
     bool keep_alive = parser.keep_alive();
     Exchange exchange;
     exchange.request = to_request(parser.release(), remote);
+    // Requests to a model last seconds, streams minutes: the read buffer is not held meanwhile unless it
+    // holds the start of a pipelined request.
+    if (buffer.size() == 0) buffer.shrink_to_fit();
     bool head = exchange.request.method == "HEAD";
     std::optional<Response> handled;
     bool client_left = false;
