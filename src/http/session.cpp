@@ -172,14 +172,18 @@ asio::awaitable<std::optional<std::size_t>> write_streamed(beast::tcp_stream& st
                                                            asio::cancellation_signal& client_left,
                                                            const ServerConfig& config, Response& response,
                                                            bool keep_alive) {
-  bhttp::response<bhttp::empty_body> header{static_cast<bhttp::status>(response.status), 11};
-  for (const auto& [name, value] : response.headers) header.insert(name, value);
-  header.keep_alive(keep_alive);
-  header.chunked(true);
-  bhttp::response_serializer<bhttp::empty_body> serializer{header};
-  stream.expires_after(config.write_timeout);
-  auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, kTuple);
-  if (ec) co_return std::nullopt;
+  {
+    bhttp::response<bhttp::empty_body> header{static_cast<bhttp::status>(response.status), 11};
+    for (const auto& [name, value] : response.headers) header.insert(name, value);
+    header.keep_alive(keep_alive);
+    header.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer{header};
+    stream.expires_after(config.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, kTuple);
+    if (ec) co_return std::nullopt;
+  }
+  // Sent: neither the header nor its fields are held for the stream's life.
+  response.headers = Headers{};
 
   ChunkedWriter writer(stream, config.write_timeout);
   {
@@ -287,6 +291,8 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
       state->dispatcher.finish(exchange, kClientClosedRequest, 0);
       break;
     }
+    // Read by the handler already: a long prompt is not held while its answer streams.
+    std::string().swap(exchange.request.body);
     Response& response = *handled;
     keep_alive = keep_alive && !response.close && !state->draining;
     auto sent = response.stream && !head
