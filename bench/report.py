@@ -82,8 +82,10 @@ def add_ratios(group):
         if ref not in group:
             continue
         for f in group.values():
+            # Only between positive figures: a ratio of two added latencies of opposite sign means nothing.
             f["vs_" + ref] = {k: v / group[ref][k] for k, v in f.items()
-                              if isinstance(v, float) and isinstance(group[ref].get(k), float) and group[ref][k]}
+                              if isinstance(v, float) and isinstance(group[ref].get(k), float)
+                              and v > 0 and group[ref][k] > 0}
 
 
 results = {"max": {}, "rate": {}, "idle": {}, "streams": {}, "soak": None}
