@@ -182,6 +182,12 @@ struct RateWorker {
   Clock::time_point deadline = Clock::time_point::max();
 };
 
+// A failed connection is replaced by a new one at the next request; closing it has nothing left to report.
+void close_quietly(tcp::socket& socket) {
+  error_code ignored;
+  socket.close(ignored);
+}
+
 asio::awaitable<void> rate_worker(RateRun& run, RateWorker& w) {
   std::vector<char> buffer(64 * 1024);
   ResponseParser parser;
@@ -204,7 +210,7 @@ asio::awaitable<void> rate_worker(RateRun& run, RateWorker& w) {
       auto [ec] = co_await w.socket.async_connect(run.target->endpoint, kTuple);
       if (ec) {
         ++run.errors_socket;
-        w.socket.close();
+        close_quietly(w.socket);
         continue;
       }
       error_code ignored;
@@ -213,7 +219,7 @@ asio::awaitable<void> rate_worker(RateRun& run, RateWorker& w) {
     auto [wec, written] = co_await asio::async_write(w.socket, asio::buffer(run.target->request), kTuple);
     if (wec) {
       ++run.errors_socket;
-      w.socket.close();
+      close_quietly(w.socket);
       continue;
     }
     parser.reset();
@@ -238,10 +244,10 @@ asio::awaitable<void> rate_worker(RateRun& run, RateWorker& w) {
     w.deadline = Clock::time_point::max();
     if (failed || parser.state() != ResponseParser::State::complete) {
       ++run.errors_socket;
-      w.socket.close();
+      close_quietly(w.socket);
       continue;
     }
-    if (!parser.keep_alive()) w.socket.close();
+    if (!parser.keep_alive()) close_quietly(w.socket);
     if (parser.status() < 200 || parser.status() > 299) {
       ++run.errors_status;
       continue;
@@ -266,10 +272,7 @@ asio::awaitable<void> watchdog(std::list<RateWorker>& workers, const bool& stop)
     co_await timer.async_wait(kTuple);
     const auto now = Clock::now();
     for (auto& w : workers) {
-      if (now > w.deadline) {
-        error_code ignored;
-        w.socket.close(ignored);
-      }
+      if (now > w.deadline) close_quietly(w.socket);
     }
   }
 }
@@ -380,10 +383,7 @@ asio::awaitable<void> hold_stream(HoldRun& run, tcp::socket& socket, std::shared
 
 /// Closes every socket so that the held coroutines end and io.run() returns.
 void close_all(HoldRun& run) {
-  for (auto& s : run.sockets) {
-    error_code ignored;
-    s.close(ignored);
-  }
+  for (auto& s : run.sockets) close_quietly(s);
 }
 
 asio::awaitable<void> hold_all(asio::io_context& io, HoldRun& run, std::size_t count, std::size_t batch_size,
