@@ -1,8 +1,8 @@
 -- wrk script for scripts/bench: POSTs the JSON body in the file named by BENCH_BODY, with the headers listed
 -- one "Name: value" a line in the file named by BENCH_HEADERS, and prints one machine-readable result line:
 --   BENCH_RESULT {"requests":..,"p50_us":..,...}
--- Latency percentiles are wrk's own (measured from each request's send, so they carry wrk's coordinated
--- omission at fixed rates; at maximum throughput, the only rounds this first cut runs, that does not apply).
+-- Latency percentiles are wrk's own, measured from each request's send: fine at maximum throughput, the only
+-- rounds wrk runs; the fixed-rate rounds use switchyard-loadgen, which counts from the scheduled send time.
 local function slurp(path)
   local f = assert(io.open(path, "rb"), "cannot open " .. tostring(path))
   local s = f:read("*a")
