@@ -214,6 +214,20 @@ TEST_F(Gateway, AClientThatLeavesMidStreamClosesTheUpstreamConnection) {
   EXPECT_LT(*closed - left, 200ms);
 }
 
+TEST_F(Gateway, EachStreamEventReachesTheClientBeforeTheNextArrives) {
+  fake_.set_delays(50ms, 400ms);
+  RawConnection client(serve_->port());
+  auto body = chat("gpt-slow", "one two three", true).dump();
+  auto sent = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                          std::string(kKey) + "\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body));
+  // Events that arrive together are written together, but none waits for the next one.
+  ASSERT_TRUE(client.wait_for("data: {", 2s));
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, 350ms);
+  ASSERT_TRUE(client.wait_for("data: [DONE]", 10s));
+}
+
 TEST_F(Gateway, ParallelLimitHoldsUnderConcurrency) {
   fake_.set_delays(200ms, 10ms);
   std::vector<std::future<int>> results;

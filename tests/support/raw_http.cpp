@@ -106,16 +106,26 @@ std::optional<RawResponse> RawConnection::read_response(bool head_request) {
 }
 
 bool RawConnection::closed_by_peer(std::chrono::milliseconds within) {
+  return read_within(within, [] { return false; }) == ReadEnd::closed;
+}
+
+bool RawConnection::wait_for(std::string_view text, std::chrono::milliseconds within) {
+  return read_within(within, [&] { return buffer_.find(text) != std::string::npos; }) == ReadEnd::found;
+}
+
+RawConnection::ReadEnd RawConnection::read_within(std::chrono::milliseconds within,
+                                                  const std::function<bool()>& found) {
   auto deadline = std::chrono::steady_clock::now() + within;
   for (;;) {
+    if (found()) return ReadEnd::found;
     auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
+    if (left.count() <= 0) return ReadEnd::timed_out;
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return ReadEnd::timed_out;
     char chunk[4096];
     auto n = ::recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
-    if (n <= 0) return true;
+    if (n <= 0) return ReadEnd::closed;
     buffer_.append(chunk, static_cast<std::size_t>(n));
   }
 }

@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace switchyard::testing {
 
@@ -35,8 +37,14 @@ class RawConnection {
   std::optional<RawResponse> read_response(bool head_request = false);
   /// True when the server closed the connection (EOF or reset) within the timeout.
   bool closed_by_peer(std::chrono::milliseconds within);
+  /// Reads until `text` has arrived: true, or false when `within` passes or the connection ends first.
+  bool wait_for(std::string_view text, std::chrono::milliseconds within);
 
  private:
+  enum class ReadEnd { found, timed_out, closed };
+  /// Reads into the buffer until `found()` holds, `within` passes or the peer closes.
+  ReadEnd read_within(std::chrono::milliseconds within, const std::function<bool()>& found);
+
   int fd_ = -1;
   std::string buffer_;
 };

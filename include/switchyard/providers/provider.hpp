@@ -28,6 +28,9 @@ class ChunkStream {
   /// provider breaks off or sends garbage, 504 past its deadline); cancelling the awaiting coroutine
   /// closes the upstream connection at once.
   virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
+  /// Whether next() can answer without waiting on the network (a payload or the end already arrived), so
+  /// that the gateway writes what came together in one write instead of one per event.
+  virtual bool has_buffered() const { return false; }
 };
 
 /// A provider's successful answer: a whole JSON body, or a stream.

@@ -86,6 +86,8 @@ class WireChunkStream final : public ChunkStream {
     co_return std::move(event.data);
   }
 
+  bool has_buffered() const override { return pending_index_ < pending_.size(); }
+
  private:
   std::unique_ptr<http::UpstreamResponse> response_;
   std::shared_ptr<const auth::ProviderInfo> provider_;
