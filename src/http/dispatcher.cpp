@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
+
 #include "switchyard/http/request_id.hpp"
 
 namespace switchyard::http {
@@ -74,7 +77,13 @@ boost::asio::awaitable<Response> Dispatcher::handle(Exchange& exchange) {
     if (error.status() >= 500) context.log.error("{} {}: {}", error.status(), error.what(), error.detail());
     response = Response::error(error);
   } catch (const std::exception& failure) {
-    context.log.error("unhandled failure in {} {}: {}", request.method, request.path(), failure.what());
+    // A request cancelled because its client left has nobody to answer, and nothing went wrong here.
+    const auto* system = dynamic_cast<const boost::system::system_error*>(&failure);
+    if (system != nullptr && system->code() == boost::asio::error::operation_aborted) {
+      context.log.debug("{} {} cancelled: the client left", request.method, request.path());
+    } else {
+      context.log.error("unhandled failure in {} {}: {}", request.method, request.path(), failure.what());
+    }
     response = Response::error(ApiError::internal(failure.what()));
   }
   exchange.tenant = std::move(context.tenant);
